@@ -1,0 +1,1 @@
+//! The Death Star server.
