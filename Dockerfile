@@ -76,9 +76,9 @@ USER 65532:65532
 EXPOSE 80 9090
 ENTRYPOINT ["/bin/estrela-da-morte"]
 
-# The ships: with no arguments they patrol the Death Star (upstream's ships only slept). `curl` is a
-# link to the ship binary, whose curl front end answers `kubectl exec <ship> -- curl ...`; there is no
-# ENTRYPOINT so that `podman run <image> curl ...` runs that front end too.
+# The ships: by default they patrol the Death Star (upstream's ships only slept). `curl` is a link to
+# the ship binary, whose curl front end answers `kubectl exec <ship> -- curl ...`; `docker run <image>
+# curl ...` reaches the same front end as the ship's `curl` subcommand.
 FROM scratch AS caca-tie
 ARG VERSION=0.1.0
 ARG REVISION=unknown
@@ -92,7 +92,8 @@ COPY --from=binaries /out/caca-tie/ /
 ENV PATH=/bin
 USER 65532:65532
 EXPOSE 9090
-CMD ["caca-tie"]
+ENTRYPOINT ["/bin/caca-tie"]
+CMD ["patrol"]
 
 FROM scratch AS asa-x
 ARG VERSION=0.1.0
@@ -107,7 +108,8 @@ COPY --from=binaries /out/asa-x/ /
 ENV PATH=/bin
 USER 65532:65532
 EXPOSE 9090
-CMD ["asa-x"]
+ENTRYPOINT ["/bin/asa-x"]
+CMD ["patrol"]
 
 FROM scratch AS loadtest
 ARG VERSION=0.1.0
