@@ -1,0 +1,353 @@
+//! The demo API: the route table, the station's shared state, the one error type that writes
+//! `{"code":...,"message":...}`, and the hyper service that answers each request.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Incoming};
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::metrics::{Metrics, RouteLabel};
+use crate::wire;
+
+const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain");
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// The three routes upstream serves; everything else GET /v1 lists is decoration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /v1`: the station's description.
+    Info,
+    /// `POST /v1/request-landing`.
+    Landing,
+    /// `PUT /v1/exhaust-port`: the weakness.
+    ExhaustPort,
+}
+
+impl Route {
+    /// Finds the route of a cleaned path; matching is case-sensitive, as upstream's router.
+    pub fn find(path: &str) -> Option<Route> {
+        match path {
+            "/v1" => Some(Route::Info),
+            "/v1/request-landing" => Some(Route::Landing),
+            "/v1/exhaust-port" => Some(Route::ExhaustPort),
+            _ => None,
+        }
+    }
+
+    /// The only method the route answers.
+    pub fn method(self) -> Method {
+        match self {
+            Route::Info => Method::GET,
+            Route::Landing => Method::POST,
+            Route::ExhaustPort => Method::PUT,
+        }
+    }
+
+    fn label(self) -> RouteLabel {
+        match self {
+            Route::Info => RouteLabel::Info,
+            Route::Landing => RouteLabel::Landing,
+            Route::ExhaustPort => RouteLabel::ExhaustPort,
+        }
+    }
+}
+
+/// Every error the demo API answers with; `into_response` is the only writer of the JSON body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// No route has this (cleaned) path.
+    #[error("path {path} was not found")]
+    NotFound {
+        /// The request's path as sent, without the query.
+        path: String,
+    },
+    /// The path exists with another method.
+    #[error("method {method} is not allowed, but [{allowed}] are")]
+    MethodNotAllowed {
+        /// The request's method as sent.
+        method: String,
+        /// The route's method.
+        allowed: Method,
+    },
+    /// A body with a Content-Type other than application/json.
+    #[error("unsupported media type \"{media_type}\", only [application/json] are allowed")]
+    UnsupportedMediaType {
+        /// The request's media type, lower case, without parameters.
+        media_type: String,
+    },
+    /// The body is larger than the configured limit.
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The body could not be read (bad chunked encoding, connection cut).
+    #[error("request body could not be read")]
+    BadBody,
+}
+
+impl ApiError {
+    /// The HTTP status of the error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BadBody => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The JSON error answer; `text` chooses the Content-Type negotiated from Accept.
+    pub fn into_response(self, text: bool) -> Response<Full<Bytes>> {
+        let status = self.status();
+        let body = wire::error_document(status.as_u16(), &self.to_string());
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        if let ApiError::MethodNotAllowed { allowed, .. } = &self
+            && let Ok(value) = HeaderValue::from_str(allowed.as_str())
+        {
+            headers.insert(ALLOW, value);
+        }
+        headers.insert(CONTENT_TYPE, if text { TEXT_PLAIN } else { APPLICATION_JSON });
+        response
+    }
+}
+
+/// What one Death Star shares between its connections.
+pub struct Station {
+    pub(crate) metrics: Metrics,
+    info: Bytes,
+    explosions: bool,
+    explode_after: Duration,
+    max_body_bytes: u64,
+    access_log: bool,
+    ready: AtomicBool,
+    exploding: AtomicBool,
+    /// Wakes the server loop when the exhaust port is hit; it owns the consequence.
+    pub(crate) explosion: Notify,
+}
+
+impl Station {
+    /// A station described by `config`, `hostname` already resolved.
+    pub fn new(config: &Config, hostname: &str, metrics: Metrics, access_log: bool) -> Self {
+        Station {
+            metrics,
+            info: Bytes::from(wire::info_document(hostname)),
+            explosions: config.explosions(),
+            explode_after: config.explode_after,
+            max_body_bytes: config.max_body_bytes,
+            access_log,
+            ready: AtomicBool::new(true),
+            exploding: AtomicBool::new(false),
+            explosion: Notify::new(),
+        }
+    }
+
+    /// Whether /readyz passes.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    /// Fails readiness: shutdown or explosion has begun.
+    pub fn set_unready(&self) {
+        self.ready.store(false, Ordering::Relaxed);
+    }
+
+    /// Answers a request whose body (if any) has been read: `body` is `None` without a body,
+    /// else whether it fitted the limit (`Ok`) or why not.
+    fn answer(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Option<Result<(), ApiError>>,
+    ) -> (RouteLabel, Response<Full<Bytes>>) {
+        let path = wire::clean_path(uri.path());
+        let (label, result) = match Route::find(&path) {
+            None => (
+                RouteLabel::Unmatched,
+                Err(ApiError::NotFound {
+                    path: uri.path().to_owned(),
+                }),
+            ),
+            Some(route) => (route.label(), self.checked(route, method, headers, body)),
+        };
+        let response = match result {
+            Ok(route) => self.handle(route),
+            Err(error) => error.into_response(wire::accepts_text(headers.get_all(ACCEPT).iter())),
+        };
+        (label, response)
+    }
+
+    fn checked(
+        &self,
+        route: Route,
+        method: &Method,
+        headers: &HeaderMap,
+        body: Option<Result<(), ApiError>>,
+    ) -> Result<Route, ApiError> {
+        let allowed = route.method();
+        // go-openapi upper-cases the method before routing.
+        if *method != allowed && !method.as_str().eq_ignore_ascii_case(allowed.as_str()) {
+            return Err(ApiError::MethodNotAllowed {
+                method: method.as_str().to_owned(),
+                allowed,
+            });
+        }
+        if let Some(read) = body {
+            read?;
+            let media_type = wire::media_type(headers.get(CONTENT_TYPE));
+            if media_type != "application/json" {
+                return Err(ApiError::UnsupportedMediaType { media_type });
+            }
+        }
+        Ok(route)
+    }
+
+    fn handle(&self, route: Route) -> Response<Full<Bytes>> {
+        match route {
+            Route::Info => text(StatusCode::OK, self.info.clone()),
+            Route::Landing => {
+                self.metrics.landings.inc();
+                text(StatusCode::OK, Bytes::from_static(wire::LANDED))
+            }
+            Route::ExhaustPort => {
+                self.metrics.explosions.inc();
+                if self.explosions && !self.exploding.swap(true, Ordering::Relaxed) {
+                    self.set_unready();
+                    tracing::warn!(
+                        explode_after = ?self.explode_after,
+                        "exhaust port hit: the Death Star explodes"
+                    );
+                    // notify_one keeps a permit, so the server loop sees it even if it is busy.
+                    self.explosion.notify_one();
+                }
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Bytes::from_static(wire::EXHAUST_PORT_PANIC),
+                )
+            }
+        }
+    }
+
+    fn finish(
+        &self,
+        peer: SocketAddr,
+        start: Instant,
+        method: &Method,
+        uri: &Uri,
+        label: RouteLabel,
+        response: &Response<Full<Bytes>>,
+    ) {
+        let elapsed = start.elapsed();
+        let status = response.status().as_u16();
+        self.metrics
+            .observe(label, method, status, elapsed.as_secs_f64());
+        if self.access_log {
+            tracing::info!(
+                target: "access",
+                %peer,
+                %method,
+                path = uri.path(),
+                status,
+                micros = elapsed.as_micros() as u64,
+                "request"
+            );
+        }
+    }
+}
+
+fn text(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, TEXT_PLAIN);
+    response
+}
+
+/// The demo API as a hyper service, one per connection.
+#[derive(Clone)]
+pub struct DemoService {
+    station: Arc<Station>,
+    peer: SocketAddr,
+}
+
+impl DemoService {
+    /// A service answering for `station` on a connection from `peer`.
+    pub fn new(station: Arc<Station>, peer: SocketAddr) -> Self {
+        DemoService { station, peer }
+    }
+}
+
+type BoxedAnswer = Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>>;
+
+/// Answers without a body are computed on the spot, with no allocation for the future.
+pub enum DemoFuture {
+    /// Answered already.
+    Ready(Option<Response<Full<Bytes>>>),
+    /// Waiting for the request body.
+    Body(BoxedAnswer),
+}
+
+impl Future for DemoFuture {
+    type Output = Result<Response<Full<Bytes>>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            DemoFuture::Ready(response) => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                // Polled after completion: hyper never does that; stay pending rather than panic.
+                None => Poll::Pending,
+            },
+            DemoFuture::Body(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl hyper::service::Service<Request<Incoming>> for DemoService {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = DemoFuture;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let start = Instant::now();
+        if request.body().is_end_stream() {
+            let (method, uri, headers) = (request.method(), request.uri(), request.headers());
+            let (label, response) = self.station.answer(method, uri, headers, None);
+            self.station
+                .finish(self.peer, start, method, uri, label, &response);
+            return DemoFuture::Ready(Some(response));
+        }
+        let station = Arc::clone(&self.station);
+        let peer = self.peer;
+        DemoFuture::Body(Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let limit = station.max_body_bytes;
+            let read = match Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
+                .collect()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) if e.is::<LengthLimitError>() => Err(ApiError::PayloadTooLarge { limit }),
+                Err(_) => Err(ApiError::BadBody),
+            };
+            let (label, response) =
+                station.answer(&parts.method, &parts.uri, &parts.headers, Some(read));
+            station.finish(peer, start, &parts.method, &parts.uri, label, &response);
+            Ok(response)
+        }))
+    }
+}
