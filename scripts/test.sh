@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The repository's test command (README.md): every test of the workspace, then the checks that need
+# system tools (manifests, images, scripts, fuzzing). On a fresh machine it installs what it needs when
+# it can (root with apt-get, pip); where it cannot, the part that needs the tool says so and is skipped.
+#
+#   scripts/test.sh           everything
+#   scripts/test.sh --quick   cargo tests only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=0
+[ "${1:-}" = --quick ] && QUICK=1
+
+say() { printf '\n== %s\n' "$*"; }
+
+# Debian packages the tests use: curl (the ships' curl front end is compared with the real one),
+# the shellcheck linter, podman and friends (images); wrk is only for benchmarks and is not installed here.
+APT_PACKAGES=(curl shellcheck podman buildah skopeo runc)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "not root or no apt-get: tests that need ${missing[*]} will skip that part" >&2
+  fi
+fi
+if ! command -v kubernetes-validate >/dev/null; then
+  if command -v pip3 >/dev/null || command -v pip >/dev/null; then
+    say "installing kubernetes-validate (PyPI)"
+    "$(command -v pip3 || command -v pip)" install -q kubernetes-validate jsonschema \
+      || echo "could not install kubernetes-validate: the manifest check skips it" >&2
+  fi
+fi
+
+say "cargo test --workspace"
+cargo test --workspace --locked
+
+[ "$QUICK" = 1 ] && exit 0
+
+for s in scripts/test-manifests.sh scripts/test-images.sh scripts/test-fuzz.sh; do
+  if [ -x "$s" ]; then
+    say "$s"
+    "$s"
+  fi
+done
+
+say "shellcheck"
+if command -v shellcheck >/dev/null; then
+  mapfile -t scripts < <(git ls-files '*.sh' .ci/run)
+  shellcheck "${scripts[@]}"
+  echo "shellcheck: ${#scripts[@]} scripts clean"
+else
+  echo "shellcheck not installed: skipped" >&2
+fi
