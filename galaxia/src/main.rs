@@ -1,1 +1,59 @@
-fn main() {}
+//! The `galaxia` binary: parse the command line, set up logging, run the verb, and turn an error
+//! into one message on stderr and a non-zero exit code (the only place that does so).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use galaxia::cli::{Cli, LogFormat};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    // Unlocked stdout: verbs that run servers may print from several threads.
+    let mut out = std::io::stdout();
+    match galaxia::cli::run(cli, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        // `galaxia policy table | head` closes the pipe early; that is not a failure.
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("galaxia: {}", error_chain(&e));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Logs go to stderr so that stdout stays the verb's output (tables, JSON).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = match format {
+        LogFormat::Json => true,
+        LogFormat::Human => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// The error and its causes on one line, so that the context is never lost.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // thiserror's `transparent` and `{0}` displays would otherwise repeat the same text.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,95 @@
+//! The command line: one top-level [`Cli`] with one [`Command`] variant per verb, each verb in its
+//! own module `cli/<verb>.rs` holding its clap args and `run(args, out)`.
+//!
+//! Adding a verb: create `cli/<verb>.rs` with `pub struct Args` (clap `Args`, its doc comment is
+//! the help) and `pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error>`, then add
+//! `pub mod <verb>;`, one variant to [`Command`] and one arm to [`Command::run`].
+//! Output goes to the injected writer so that tests read it; logs go to stderr.
+//! Verbs that need an async runtime build their own (`tokio::runtime::Runtime`) inside `run`.
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub mod policy;
+
+/// The book's Star Wars tutorial on one machine: the same YAML files, Cilium's policy semantics
+/// emulated, no cluster needed.
+#[derive(Debug, Parser)]
+#[command(name = "galaxia", version, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr: `auto` is human on a terminal, JSON otherwise.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto, env = "GALAXIA_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Auto,
+    Json,
+    Human,
+}
+
+/// One variant per verb; the variant's doc comment (or the args' own) is its help line.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ask the policy engine: trace one connection or request, or print the truth table.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+}
+
+impl Command {
+    pub fn run(self, out: &mut dyn Write) -> Result<(), Error> {
+        match self {
+            Command::Policy(cmd) => policy::run(cmd, out),
+        }
+    }
+}
+
+/// Run the parsed command line, writing the verb's output to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
+    cli.command.run(out)
+}
+
+/// What a verb can fail with. Verbs with their own error type add a variant (`#[from]`), or wrap
+/// it in [`Error::Verb`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The manifests could not be loaded; the message lists every problem.
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::LoadErrors),
+    /// The policies could not be compiled.
+    #[error(transparent)]
+    Policy(#[from] crate::policy::CompileErrors),
+    /// The command line names something that does not exist or makes no sense together.
+    #[error("{0}")]
+    Usage(String),
+    /// Any other verb failure, with the verb's name for context.
+    #[error("{verb}")]
+    Verb {
+        verb: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// Writing to stdout failed.
+    #[error("writing the output")]
+    Output(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The process exit code: 2 for bad input (manifests, policies, arguments), 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Manifest(_) | Error::Policy(_) | Error::Usage(_) => 2,
+            Error::Verb { .. } | Error::Output(_) => 1,
+        }
+    }
+
+    /// True when stdout was closed by the reader (`| head`): not worth an error message.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
