@@ -1,0 +1,208 @@
+//! The `caca-tie` binary as a container runs it: one-shot requests and their exit codes, the
+//! patrol (logs, summaries and /metrics agree; SIGTERM stops it with a final summary), and the
+//! curl front end both as `caca-tie curl` and under the name `curl`.
+
+#[path = "../../frota/tests/util/mod.rs"]
+mod util;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_caca-tie");
+
+/// The ship with a clean environment: no proxy or target settings leak in from the host.
+fn ship(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .env_clear()
+        .env("HOSTNAME", "caca-tie-test")
+        .kill_on_drop(true);
+    c
+}
+
+struct Out {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+async fn run(args: &[&str]) -> Out {
+    let o = ship(args).output().await.unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: o.stdout,
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_shot_requests_print_the_body_and_exit_by_outcome() {
+    let mut ds = util::death_star().await;
+    let t = ds.url();
+    let o = run(&["land", "--target", &t]).await;
+    assert_eq!(
+        (o.code, &o.stdout[..]),
+        (0, &b"Ship landed\n"[..]),
+        "{}",
+        o.stderr
+    );
+    let o = run(&["--target", &t, "exhaust"]).await;
+    assert_eq!(o.code, 5, "{}", o.stderr);
+    assert!(o.stdout.starts_with(b"Panic: deathstar exploded\n"));
+    let o = run(&["info", "-t", &t]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.starts_with(b"{\n\t\"name\": \"Death Star\","));
+    ds.stop().await;
+
+    let (envoy, _) = util::canned(util::ENVOY_403).await;
+    let o = run(&["exhaust", "--target", &format!("http://{envoy}")]).await;
+    assert_eq!((o.code, &o.stdout[..]), (3, &b"Access denied\r\n"[..]));
+    assert!(o.stderr.contains("denied"), "{}", o.stderr);
+    let silent = util::silent().await;
+    let o = run(&[
+        "land",
+        "--timeout",
+        "300ms",
+        "--target",
+        &format!("http://{silent}"),
+    ])
+    .await;
+    assert_eq!(o.code, 4, "{}", o.stderr);
+    assert!(o.stderr.contains("dropped"), "{}", o.stderr);
+    let closed = util::closed_port().await;
+    let mut c = ship(&["land"]);
+    c.env("DEATH_STAR_URL", format!("http://{closed}"));
+    let o = c.output().await.unwrap();
+    assert_eq!(o.status.code(), Some(6));
+    let o = run(&["land", "--bogus"]).await;
+    assert_eq!(o.code, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patrol_accounts_every_request_and_stops_on_sigterm() {
+    let mut ds = util::death_star().await;
+    let mut child = ship(&[
+        "patrol",
+        "--target",
+        &ds.url(),
+        "--rate",
+        "50",
+        "--mix",
+        "land=2,info=1,exhaust=1",
+        "--report-every",
+        "200ms",
+        "--admin-host",
+        "127.0.0.1",
+        "--admin-port",
+        "0",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen: Vec<serde_json::Value> = Vec::new();
+    // Read until the admin address and a few requests are logged.
+    let mut admin = None;
+    while admin.is_none() || seen.iter().filter(|v| v["message"] == "request").count() < 10 {
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("patrol logs within 10 s")
+            .unwrap()
+            .expect("patrol still running");
+        let v: serde_json::Value =
+            serde_json::from_str(&line).expect("JSON log lines off a terminal");
+        if v["message"] == "admin listening" {
+            admin = v["addr"]
+                .as_str()
+                .map(|a| a.parse::<std::net::SocketAddr>().unwrap());
+        }
+        seen.push(v);
+    }
+    let admin = admin.unwrap();
+    assert!(
+        util::get_raw(admin, "/healthz")
+            .await
+            .starts_with("HTTP/1.0 200")
+    );
+    assert!(
+        util::get_raw(admin, "/readyz")
+            .await
+            .starts_with("HTTP/1.0 200")
+    );
+    let metrics = util::get_raw(admin, "/metrics").await;
+    let scraped = util::sum_metric(&metrics, "ship_requests_total", "");
+    assert!(metrics.contains("ship=\"caca-tie-test\""), "{metrics}");
+
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    while let Some(line) = lines.next_line().await.unwrap() {
+        seen.push(serde_json::from_str(&line).unwrap());
+    }
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(0));
+    ds.stop().await;
+
+    let requests: Vec<_> = seen.iter().filter(|v| v["message"] == "request").collect();
+    let summaries: Vec<_> = seen.iter().filter(|v| v["message"] == "summary").collect();
+    let last = summaries.last().expect("a final summary");
+    assert_eq!(last["last"], true);
+    assert_eq!(last["total"].as_u64(), Some(requests.len() as u64));
+    // The counts string agrees with the request lines, outcome by outcome.
+    for part in last["counts"].as_str().unwrap().split(' ') {
+        let (name, n) = part.split_once('=').unwrap();
+        let logged = requests.iter().filter(|r| r["outcome"] == name).count();
+        assert_eq!(logged.to_string(), n, "{name}");
+    }
+    assert!(
+        scraped >= 10 && scraped <= requests.len() as u64,
+        "{scraped} of {}",
+        requests.len()
+    );
+    for r in &requests {
+        assert_eq!(
+            (r["ship"].as_str(), r["org"].as_str(), r["class"].as_str()),
+            (Some("caca-tie-test"), Some("imperio"), Some("caca-tie"))
+        );
+    }
+    assert!(summaries.len() >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_front_end_by_subcommand_and_by_name() {
+    let mut ds = util::death_star().await;
+    let url = format!("{}/v1/request-landing", ds.addr);
+    let o = run(&["curl", "-s", "-XPOST", &url]).await;
+    assert_eq!(
+        (o.code, &o.stdout[..]),
+        (0, &b"Ship landed\n"[..]),
+        "{}",
+        o.stderr
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("curl");
+    std::os::unix::fs::symlink(BIN, &link).unwrap();
+    let o = Command::new(&link)
+        .args(["-s", "-w", "%{http_code}", "-XPOST", &url])
+        .env_clear()
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(o.stdout, b"Ship landed\n200");
+    let o = Command::new(&link)
+        .args(["-s", "-m", "1", &util::silent().await.to_string()])
+        .env_clear()
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(28));
+    ds.stop().await;
+}

@@ -1,0 +1,191 @@
+//! Shared test harness: a real Death Star on 127.0.0.1:0, a server that answers canned bytes
+//! (Cilium's Envoy 403, an HTTP proxy stand-in) and records what it got, a listener that never
+//! answers (a policy drop), a closed port, and a server that closes without answering.
+//! Everything binds on loopback with ephemeral ports.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use clap::Parser;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// Envoy's L7 denial, byte for byte as DESIGN.md describes it (with a fixed date).
+pub const ENVOY_403: &[u8] = b"HTTP/1.1 403 Forbidden\r\ncontent-length: 15\r\ncontent-type: text/plain\r\ndate: Thu, 26 Nov 2026 05:00:00 GMT\r\nserver: envoy\r\n\r\nAccess denied\r\n";
+
+/// A landing answer with lowercase headers, as a hyper server sends them.
+pub const LANDED_200: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 12\r\ndate: Thu, 26 Nov 2026 05:00:00 GMT\r\n\r\nShip landed\n";
+
+/// A running Death Star; dropping it leaves it running until the runtime ends.
+pub struct DeathStar {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl DeathStar {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Shut it down and wait until it no longer listens.
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+/// A Death Star with explosions off, on `127.0.0.1:0`.
+pub async fn death_star() -> DeathStar {
+    let demo = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    death_star_on(demo).await
+}
+
+/// A Death Star on a given listener (to restart one on the port it had).
+pub async fn death_star_on(demo: TcpListener) -> DeathStar {
+    let addr = demo.local_addr().unwrap();
+    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = estrela_da_morte::Config::parse_from([
+        "estrela-da-morte",
+        "--no-explosions",
+        "--hostname",
+        "estrela-da-morte-test",
+        "--drain",
+        "0s",
+        "--grace",
+        "1s",
+    ]);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = estrela_da_morte::run(demo, admin, config, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    DeathStar {
+        addr,
+        stop: Some(tx),
+        task: Some(task),
+    }
+}
+
+/// Requests a [`canned`] server received (head and body, as bytes).
+pub type Recorded = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// A server that answers every request with `response` (without the body after a HEAD) and
+/// closes; it records each request.
+pub async fn canned(response: &'static [u8]) -> (SocketAddr, Recorded) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let recorded: Recorded = Arc::default();
+    let rec = recorded.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                continue;
+            };
+            let rec = rec.clone();
+            tokio::spawn(async move {
+                let req = read_request(&mut s).await;
+                let head_only = req.starts_with(b"HEAD ");
+                rec.lock().unwrap().push(req);
+                let out = if head_only {
+                    let end = find(response, b"\r\n\r\n").map_or(response.len(), |i| i + 4);
+                    &response[..end]
+                } else {
+                    response
+                };
+                let _ = s.write_all(out).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    (addr, recorded)
+}
+
+/// A listener that accepts and never answers: what a dropped packet looks like to the client.
+pub async fn silent() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    addr
+}
+
+/// A loopback port where nothing listens.
+pub async fn closed_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// A server that reads the request and closes without a byte of answer (curl's exit 52).
+pub async fn hangs_up() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let _ = read_request(&mut s).await;
+                drop(s);
+            });
+        }
+    });
+    addr
+}
+
+async fn read_request(s: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = find(&buf, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                return buf;
+            }
+        }
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return buf,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A GET with a fresh connection, returning the whole raw answer (for /metrics).
+pub async fn get_raw(addr: SocketAddr, path: &str) -> String {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The sum of a counter family's samples in Prometheus text, filtered by a label substring.
+pub fn sum_metric(text: &str, name: &str, label_filter: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with('{'))
+        .filter(|l| l.contains(label_filter))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
