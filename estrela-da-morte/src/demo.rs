@@ -122,7 +122,10 @@ impl ApiError {
         {
             headers.insert(ALLOW, value);
         }
-        headers.insert(CONTENT_TYPE, if text { TEXT_PLAIN } else { APPLICATION_JSON });
+        headers.insert(
+            CONTENT_TYPE,
+            if text { TEXT_PLAIN } else { APPLICATION_JSON },
+        );
         response
     }
 }

@@ -18,7 +18,12 @@ pub enum RouteLabel {
     Unmatched = 3,
 }
 
-const ROUTE_LABELS: [&str; 4] = ["/v1", "/v1/request-landing", "/v1/exhaust-port", "unmatched"];
+const ROUTE_LABELS: [&str; 4] = [
+    "/v1",
+    "/v1/request-landing",
+    "/v1/exhaust-port",
+    "unmatched",
+];
 
 /// The methods of RFC 9110 keep their names; anything else is `OTHER`.
 const METHOD_LABELS: [&str; 10] = [

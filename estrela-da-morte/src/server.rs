@@ -72,9 +72,7 @@ pub async fn run(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .title_case_headers(true)
-        .header_read_timeout(
-            Some(config.header_read_timeout).filter(|timeout| !timeout.is_zero()),
-        );
+        .header_read_timeout(Some(config.header_read_timeout).filter(|timeout| !timeout.is_zero()));
 
     let (phase, _) = watch::channel(Phase::Serving);
     let mut shutdown = pin!(shutdown);

@@ -168,11 +168,7 @@ fn is_q_zero(param: &str) -> bool {
     let Some((name, value)) = param.split_once('=') else {
         return false;
     };
-    name.trim().eq_ignore_ascii_case("q")
-        && value
-            .trim()
-            .parse::<f32>()
-            .is_ok_and(|q| q <= 0.0)
+    name.trim().eq_ignore_ascii_case("q") && value.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
 }
 
 /// The media type of a request's Content-Type as Go's `mime.ParseMediaType` reports it:
@@ -190,6 +186,7 @@ pub fn media_type(content_type: Option<&HeaderValue>) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -61,8 +61,14 @@ async fn metrics_count_exactly_the_traffic() {
             r#"deathstar_http_request_duration_seconds_count{route="unmatched"} 2"#,
         ]
     );
-    assert_eq!(samples(&text, "deathstar_landings_total"), ["deathstar_landings_total 3"]);
-    assert_eq!(samples(&text, "deathstar_explosions_total"), ["deathstar_explosions_total 2"]);
+    assert_eq!(
+        samples(&text, "deathstar_landings_total"),
+        ["deathstar_landings_total 3"]
+    );
+    assert_eq!(
+        samples(&text, "deathstar_explosions_total"),
+        ["deathstar_explosions_total 2"]
+    );
     assert!(text.contains("\nprocess_resident_memory_bytes "), "{text}");
 
     // Probes, and the admin endpoints are not on the demo port.
@@ -71,9 +77,18 @@ async fn metrics_count_exactly_the_traffic() {
     assert!(healthz.ends_with("\r\n\r\nok\n"));
     let readyz = exchange(station.admin, request("GET", "/readyz").as_bytes()).await;
     assert_eq!(status_of(&readyz), 200);
-    assert_eq!(status_of(&exchange(station.admin, request("GET", "/nope").as_bytes()).await), 404);
-    assert_eq!(status_of(&exchange(station.admin, request("POST", "/metrics").as_bytes()).await), 405);
-    assert_eq!(status_of(&exchange(station.demo, request("GET", "/readyz").as_bytes()).await), 404);
+    assert_eq!(
+        status_of(&exchange(station.admin, request("GET", "/nope").as_bytes()).await),
+        404
+    );
+    assert_eq!(
+        status_of(&exchange(station.admin, request("POST", "/metrics").as_bytes()).await),
+        405
+    );
+    assert_eq!(
+        status_of(&exchange(station.demo, request("GET", "/readyz").as_bytes()).await),
+        404
+    );
     station.stop().await;
 }
 
@@ -83,7 +98,10 @@ async fn two_stations_in_one_process_count_separately() {
     let two = Station::start(test_config()).await;
     exchange(one.demo, request("POST", "/v1/request-landing").as_bytes()).await;
     let text = exchange(two.admin, request("GET", "/metrics").as_bytes()).await;
-    assert_eq!(samples(&text, "deathstar_landings_total"), ["deathstar_landings_total 0"]);
+    assert_eq!(
+        samples(&text, "deathstar_landings_total"),
+        ["deathstar_landings_total 0"]
+    );
     one.stop().await;
     two.stop().await;
 }

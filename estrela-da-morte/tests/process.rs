@@ -19,18 +19,26 @@ const MARGIN: Duration = Duration::from_secs(5);
 fn exhaust_port_explodes_with_status_2_after_the_delay() {
     let delay = Duration::from_millis(1500);
     let mut daemon = Daemon::start(&["--explode-after", "1500ms"], &[]);
-    assert_eq!(status_of(&get_blocking(daemon.admin, "GET", "/readyz", "").unwrap()), 200);
+    assert_eq!(
+        status_of(&get_blocking(daemon.admin, "GET", "/readyz", "").unwrap()),
+        200
+    );
 
     let hit = Instant::now();
     let answer = get_blocking(daemon.demo, "PUT", "/v1/exhaust-port", "").unwrap();
     assert_eq!(status_of(&answer), 503);
     assert!(answer.contains("\r\n\r\nPanic: deathstar exploded\n"));
     // Readiness fails at once; landings are still answered while the station dies.
-    assert_eq!(status_of(&get_blocking(daemon.admin, "GET", "/readyz", "").unwrap()), 503);
+    assert_eq!(
+        status_of(&get_blocking(daemon.admin, "GET", "/readyz", "").unwrap()),
+        503
+    );
     let landing = get_blocking(daemon.demo, "POST", "/v1/request-landing", "").unwrap();
     assert!(landing.ends_with("Ship landed\n"), "{landing}");
 
-    let status = daemon.wait(delay + MARGIN).expect("the Death Star did not explode");
+    let status = daemon
+        .wait(delay + MARGIN)
+        .expect("the Death Star did not explode");
     assert_eq!(status.code(), Some(2), "log:\n{}", daemon.log_text());
     assert!(hit.elapsed() >= delay, "exploded before the delay");
     assert!(daemon.log_text().contains("exhaust port hit"));
@@ -46,10 +54,16 @@ fn explosions_off_keeps_serving() {
         assert_eq!(status_of(&answer), 503);
     }
     std::thread::sleep(Duration::from_millis(600));
-    assert!(daemon.child.try_wait().unwrap().is_none(), "exited with explosions off");
+    assert!(
+        daemon.child.try_wait().unwrap().is_none(),
+        "exited with explosions off"
+    );
     let landing = get_blocking(daemon.demo, "POST", "/v1/request-landing", "").unwrap();
     assert!(landing.ends_with("Ship landed\n"));
-    assert_eq!(status_of(&get_blocking(daemon.admin, "GET", "/readyz", "").unwrap()), 200);
+    assert_eq!(
+        status_of(&get_blocking(daemon.admin, "GET", "/readyz", "").unwrap()),
+        200
+    );
     if daemon.sigterm() {
         let status = daemon.wait(IO_LIMIT).expect("no exit after SIGTERM");
         assert_eq!(status.code(), Some(0));
@@ -67,14 +81,22 @@ async fn run_returns_exploded_and_stops_serving() {
     })
     .await;
     let demo = station.demo;
-    let answer = tokio::task::spawn_blocking(move || get_blocking(demo, "PUT", "/v1/exhaust-port", ""))
+    let answer =
+        tokio::task::spawn_blocking(move || get_blocking(demo, "PUT", "/v1/exhaust-port", ""))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(status_of(&answer), 503);
+    let exit = tokio::time::timeout(IO_LIMIT, station.task)
         .await
         .unwrap()
+        .unwrap()
         .unwrap();
-    assert_eq!(status_of(&answer), 503);
-    let exit = tokio::time::timeout(IO_LIMIT, station.task).await.unwrap().unwrap().unwrap();
     assert_eq!(exit, Exit::Exploded);
-    assert!(TcpStream::connect(demo).is_err(), "still accepting after the explosion");
+    assert!(
+        TcpStream::connect(demo).is_err(),
+        "still accepting after the explosion"
+    );
 }
 
 #[test]
@@ -109,7 +131,10 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
         assert!(Instant::now() < deadline, "listener never closed");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(daemon.child.try_wait().unwrap().is_none(), "exited with a request in flight");
+    assert!(
+        daemon.child.try_wait().unwrap().is_none(),
+        "exited with a request in flight"
+    );
 
     slow.write_all(b"{}").unwrap();
     let mut answer = String::new();
@@ -133,6 +158,9 @@ fn help_explains_drain() {
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
     assert!(help.contains("--drain"), "{help}");
-    assert!(help.contains("kube-proxy and Cilium keep sending"), "{help}");
+    assert!(
+        help.contains("kube-proxy and Cilium keep sending"),
+        "{help}"
+    );
     assert!(help.contains("[env: NO_EXPLOSIONS="), "{help}");
 }

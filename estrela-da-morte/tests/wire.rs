@@ -49,12 +49,17 @@ const CLOSE: &str = "Connection: close";
 
 fn not_found(path: &str, content_type: &str) -> String {
     let body = format!(r#"{{"code":404,"message":"path {path} was not found"}}"#);
-    expected("HTTP/1.1 404 Not Found", &[content_type, CLOSE], body.as_bytes())
+    expected(
+        "HTTP/1.1 404 Not Found",
+        &[content_type, CLOSE],
+        body.as_bytes(),
+    )
 }
 
 fn not_allowed(method: &str, allowed: &str, content_type: &str) -> String {
-    let body =
-        format!(r#"{{"code":405,"message":"method {method} is not allowed, but [{allowed}] are"}}"#);
+    let body = format!(
+        r#"{{"code":405,"message":"method {method} is not allowed, but [{allowed}] are"}}"#
+    );
     let allow = format!("Allow: {allowed}");
     expected(
         "HTTP/1.1 405 Method Not Allowed",
@@ -77,7 +82,11 @@ async fn routes_answer_like_upstream() {
         &[TEXT, CLOSE],
         info_document("estrela-teste").as_bytes(),
     );
-    let panic = expected("HTTP/1.1 503 Service Unavailable", &[TEXT, CLOSE], EXHAUST_PORT_PANIC);
+    let panic = expected(
+        "HTTP/1.1 503 Service Unavailable",
+        &[TEXT, CLOSE],
+        EXHAUST_PORT_PANIC,
+    );
 
     for (method, target, want) in [
         ("POST", "/v1/request-landing", &landed),
@@ -100,7 +109,10 @@ async fn routes_answer_like_upstream() {
 
     // The document is the tab-indented JSON upstream writes, ending in "}\n".
     let document = info_document("estrela-teste");
-    assert!(document.starts_with("{\n\t\"name\": \"Death Star\",\n\t\"hostname\": \"estrela-teste\",\n"));
+    assert!(
+        document
+            .starts_with("{\n\t\"name\": \"Death Star\",\n\t\"hostname\": \"estrela-teste\",\n")
+    );
     assert!(document.ends_with("\t\t\"PUT   /v1/exhaust-port\"\n\t]\n}\n"));
     station.stop().await;
 }
@@ -108,7 +120,9 @@ async fn routes_answer_like_upstream() {
 #[tokio::test]
 async fn every_wrong_method_is_405_with_allow() {
     let station = Station::start(test_config()).await;
-    let methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "FROB"];
+    let methods = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "FROB",
+    ];
     for (path, allowed) in [
         ("/v1", "GET"),
         ("/v1/request-landing", "POST"),
@@ -154,8 +168,18 @@ async fn unknown_paths_are_404() {
         ("/metrics", "/metrics"),
         ("/v2", "/v2"),
     ] {
-        check(&station, &request("GET", target, CURL, ""), &not_found(path, TEXT)).await;
-        check(&station, &request("GET", target, &[], ""), &not_found(path, JSON)).await;
+        check(
+            &station,
+            &request("GET", target, CURL, ""),
+            &not_found(path, TEXT),
+        )
+        .await;
+        check(
+            &station,
+            &request("GET", target, &[], ""),
+            &not_found(path, JSON),
+        )
+        .await;
     }
     for (accept, content_type) in [
         ("Accept: text/*", TEXT),
@@ -201,10 +225,26 @@ async fn bodies_are_json_or_415() {
         )
     };
     let json = ["Accept: */*", "Content-Type: application/json"];
-    check(&station, &request("POST", "/v1/request-landing", &json, r#"{"ship":"tie"}"#), &landed).await;
-    let json_utf8 = ["Accept: */*", "Content-Type: Application/JSON; charset=utf-8"];
-    check(&station, &request("POST", "/v1/request-landing", &json_utf8, "{}"), &landed).await;
-    let form = ["Accept: */*", "Content-Type: application/x-www-form-urlencoded"];
+    check(
+        &station,
+        &request("POST", "/v1/request-landing", &json, r#"{"ship":"tie"}"#),
+        &landed,
+    )
+    .await;
+    let json_utf8 = [
+        "Accept: */*",
+        "Content-Type: Application/JSON; charset=utf-8",
+    ];
+    check(
+        &station,
+        &request("POST", "/v1/request-landing", &json_utf8, "{}"),
+        &landed,
+    )
+    .await;
+    let form = [
+        "Accept: */*",
+        "Content-Type: application/x-www-form-urlencoded",
+    ];
     check(
         &station,
         &request("POST", "/v1/request-landing", &form, "ship=tie"),
@@ -225,8 +265,18 @@ async fn bodies_are_json_or_415() {
     )
     .await;
     // Routing comes first: an unknown path with a form body is still 404, a wrong method 405.
-    check(&station, &request("POST", "/nope", &form, "a=b"), &not_found("/nope", TEXT)).await;
-    check(&station, &request("GET", "/v1/request-landing", &form, "a=b"), &not_allowed("GET", "POST", TEXT)).await;
+    check(
+        &station,
+        &request("POST", "/nope", &form, "a=b"),
+        &not_found("/nope", TEXT),
+    )
+    .await;
+    check(
+        &station,
+        &request("GET", "/v1/request-landing", &form, "a=b"),
+        &not_allowed("GET", "POST", TEXT),
+    )
+    .await;
     // Chunked JSON bodies are read too.
     let chunked = "POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nAccept: */*\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
     check(&station, chunked, &landed).await;
@@ -272,7 +322,11 @@ async fn http10_and_missing_accept() {
     check(
         &station,
         &request("GET", "/v1", &["Accept: application/json"], ""),
-        &expected("HTTP/1.1 200 OK", &[TEXT, CLOSE], info_document("estrela-teste").as_bytes()),
+        &expected(
+            "HTTP/1.1 200 OK",
+            &[TEXT, CLOSE],
+            info_document("estrela-teste").as_bytes(),
+        ),
     )
     .await;
     // HTTP/1.1 keep-alive: several answers on one connection.
@@ -301,7 +355,13 @@ async fn limits_and_malformed_requests() {
     let big = "x".repeat(64);
     let got = exchange(
         station.demo,
-        request("POST", "/v1/request-landing", &["Accept: */*", "Content-Type: application/json"], &big).as_bytes(),
+        request(
+            "POST",
+            "/v1/request-landing",
+            &["Accept: */*", "Content-Type: application/json"],
+            &big,
+        )
+        .as_bytes(),
     )
     .await;
     assert_eq!(
@@ -343,7 +403,11 @@ async fn limits_and_malformed_requests() {
     assert!(closed.is_ok(), "idle keep-alive connection stayed open");
     assert!(String::from_utf8_lossy(&sink).ends_with("Ship landed\n"));
     // Still serving after all that.
-    let got = exchange(station.demo, request("POST", "/v1/request-landing", CURL, "").as_bytes()).await;
+    let got = exchange(
+        station.demo,
+        request("POST", "/v1/request-landing", CURL, "").as_bytes(),
+    )
+    .await;
     assert_eq!(util::status_of(&got), 200);
     station.stop().await;
 }

@@ -79,13 +79,21 @@ pub async fn exchange(addr: SocketAddr, request: &[u8]) -> String {
 }
 
 /// `GET path` with `Connection: close` on a blocking socket.
-pub fn get_blocking(addr: SocketAddr, method: &str, path: &str, body: &str) -> std::io::Result<String> {
+pub fn get_blocking(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<String> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(IO_LIMIT))?;
     let extra = if body.is_empty() {
         String::new()
     } else {
-        format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len())
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        )
     };
     write!(
         stream,
@@ -114,7 +122,10 @@ pub fn mask_date(response: &str) -> String {
         let value_start = start + KEY.len();
         let value_end = value_start + rest[value_start..].find("\r\n").unwrap();
         let value = &rest[value_start..value_end];
-        assert!(value.len() == 29 && value.ends_with(" GMT"), "bad Date {value:?}");
+        assert!(
+            value.len() == 29 && value.ends_with(" GMT"),
+            "bad Date {value:?}"
+        );
         out.push_str(&rest[..value_start]);
         out.push_str("<date>");
         rest = &rest[value_end..];
@@ -135,11 +146,28 @@ impl Daemon {
     /// Starts the binary on loopback ephemeral ports with `args`, and waits for its start-up line.
     pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Daemon {
         let mut command = Command::new(env!("CARGO_BIN_EXE_estrela-da-morte"));
-        for var in ["HOST", "PORT", "ADMIN_PORT", "HOSTNAME", "EXPLODE_AFTER", "NO_EXPLOSIONS", "DRAIN"] {
+        for var in [
+            "HOST",
+            "PORT",
+            "ADMIN_PORT",
+            "HOSTNAME",
+            "EXPLODE_AFTER",
+            "NO_EXPLOSIONS",
+            "DRAIN",
+        ] {
             command.env_remove(var);
         }
         command
-            .args(["--host", "127.0.0.1", "--port", "0", "--admin-port", "0", "--log-format", "json"])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--admin-port",
+                "0",
+                "--log-format",
+                "json",
+            ])
             .args(args)
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
@@ -187,7 +215,12 @@ impl Daemon {
     /// Sends SIGTERM through the shell's `kill` (no unsafe code needed); false if that failed.
     pub fn sigterm(&self) -> bool {
         Command::new("sh")
-            .args(["-c", "kill -TERM \"$1\"", "sh", &self.child.id().to_string()])
+            .args([
+                "-c",
+                "kill -TERM \"$1\"",
+                "sh",
+                &self.child.id().to_string(),
+            ])
             .status()
             .is_ok_and(|s| s.success())
     }
