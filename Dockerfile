@@ -19,13 +19,13 @@
 # Each image's files sit under /out/<image>/ in both stages, so a final stage is one COPY: one layer.
 
 ARG BINARIES=build
+# The toolchain the workspace is developed with; Cargo.toml's rust-version is the minimum.
 ARG RUST_VERSION=1.95
-ARG ALPINE_VERSION=3.22
 ARG XX_VERSION=1.6.1
 
 FROM --platform=$BUILDPLATFORM tonistiigi/xx:${XX_VERSION} AS xx
 
-FROM --platform=$BUILDPLATFORM rust:${RUST_VERSION}-alpine${ALPINE_VERSION} AS build
+FROM --platform=$BUILDPLATFORM rust:${RUST_VERSION}-alpine AS build
 COPY --from=xx / /
 # musl-dev for build scripts and proc macros compiled for the builder itself.
 RUN apk add --no-cache clang lld musl-dev

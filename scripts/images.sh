@@ -88,11 +88,13 @@ pick_engine() {
 }
 
 build_image() {
-    local engine="$1" name="$2" ref="$IMAGE_REPO/$2:$IMAGE_TAG" revision
+    # Fully qualified: podman would otherwise name it localhost/jornada/..., and after `kind load
+    # image-archive` the nodes would not match the manifests' jornada/... (docker.io/jornada/...).
+    local engine="$1" name="$2" ref="docker.io/$IMAGE_REPO/$2:$IMAGE_TAG" revision
     revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
     # buildah and podman do not fill TARGETARCH for us everywhere: pass every argument explicitly.
     local args=(--target "$name" -t "$ref" -f Dockerfile
-        --build-arg BINARIES=prebuilt --build-arg TARGETARCH="$arch"
+        --build-arg BINARIES=prebuilt --build-arg TARGETARCH="$arch" --build-arg TARGETPLATFORM="linux/$arch"
         --build-arg VERSION="$IMAGE_TAG" --build-arg REVISION="$revision")
     echo "images.sh: building $ref" >&2
     case "$engine" in

@@ -52,7 +52,7 @@ uid_of_container() {
     awk '/^Uid:/ { print $2 }' "/proc/$pid/status"
 }
 
-ref() { echo "$IMAGE_REPO/$1:$IMAGE_TAG"; }
+ref() { echo "docker.io/$IMAGE_REPO/$1:$IMAGE_TAG"; }
 
 echo "== image metadata"
 printf '%-20s %10s %7s %s\n' image bytes layers user
@@ -82,8 +82,10 @@ port="$(free_port)"
 admin="$(free_port)"
 ds="jornada-test-ds-$$"
 containers+=("$ds")
-podman run -d --name "$ds" "${run_args[@]}" "$(ref estrela-da-morte)" \
-    --host 127.0.0.1 --port "$port" --admin-port "$admin" --explode-after 200ms >/dev/null
+if ! podman run -d --name "$ds" "${run_args[@]}" "$(ref estrela-da-morte)" \
+    --host 127.0.0.1 --port "$port" --admin-port "$admin" --explode-after 200ms >/dev/null; then
+    fail "podman run -d estrela-da-morte failed"
+fi
 if wait_ready "http://127.0.0.1:$admin/readyz"; then
     pass "estrela-da-morte ready on 127.0.0.1:$admin/readyz"
 else
@@ -107,11 +109,14 @@ for ship in caca-tie asa-x; do
     ship_admin="$(free_port)"
     patrol="jornada-test-$ship-$$"
     containers+=("$patrol")
-    podman run -d --name "$patrol" "${run_args[@]}" -e DEATH_STAR_URL="http://127.0.0.1:$port" \
-        -e ADMIN_HOST=127.0.0.1 -e ADMIN_PORT="$ship_admin" -e PATROL_RATE=20 "$image" >/dev/null
+    if ! podman run -d --name "$patrol" "${run_args[@]}" -e DEATH_STAR_URL="http://127.0.0.1:$port" \
+        -e ADMIN_HOST=127.0.0.1 -e ADMIN_PORT="$ship_admin" -e PATROL_RATE=20 "$image" >/dev/null; then
+        fail "$ship: podman run -d (default command) failed"
+        continue
+    fi
     landed=0
     for ((i = 0; i < 100; i++)); do
-        landed="$(curl -s -m 1 "http://127.0.0.1:$ship_admin/metrics" 2>/dev/null |
+        landed="$({ curl -s -m 1 "http://127.0.0.1:$ship_admin/metrics" 2>/dev/null || true; } |
             awk '/^ship_requests_total\{/ && /kind="land"/ && /outcome="landed"/ { n += $NF } END { print n + 0 }')"
         if ((landed > 0)); then break; fi
         sleep 0.1
@@ -138,10 +143,13 @@ fi
 
 echo "== docker-archive for kind load image-archive"
 archive="$tmp/estrela-da-morte.tar"
-if podman save --format docker-archive -o "$archive" "$(ref estrela-da-morte)" >/dev/null &&
-    tar -tf "$archive" | grep -qx manifest.json; then
-    pass "podman save --format docker-archive: $(stat -c %s "$archive") bytes with manifest.json"
+# The tag inside must be what the manifests name (jornada/... is docker.io/jornada/...), or the
+# nodes would hold an image that no pod asks for.
+if podman save -q --format docker-archive -o "$archive" "$(ref estrela-da-morte)" >/dev/null &&
+    tar -xOf "$archive" manifest.json | grep -q "\"$(ref estrela-da-morte)\""; then
+    pass "podman save --format docker-archive: $(stat -c %s "$archive") bytes, tagged $(ref estrela-da-morte)"
 else
+    tar -xOf "$archive" manifest.json || true
     fail "podman save --format docker-archive"
 fi
 
