@@ -205,7 +205,7 @@ steps() {
     fi
     out="restarts before: $before"
     result "$ok" "exhaust port: a Death Star replica exploded and was restarted"
-    k rollout status deployment/estrela-da-morte --timeout=180s
+    k wait --for=condition=Ready pod -l org=imperio,class=estrela-da-morte --timeout=180s
 
     say "L7 policy: imperial ships may only POST /v1/request-landing"
     k apply -f "$here/politica_l7.yml"
