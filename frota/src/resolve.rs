@@ -139,11 +139,30 @@ impl Resolver {
                         });
                     }
                 };
-                let (parsed, mut opts) = hickory_resolver::system_conf::parse_resolv_conf(&data)
-                    .map_err(|e| ResolveError::Config {
-                        path: path.display().to_string(),
-                        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
-                    })?;
+                // Without nameservers only the hosts file answers (hickory refuses such a file).
+                let has_servers = String::from_utf8_lossy(&data)
+                    .lines()
+                    .any(|l| l.trim_start().starts_with("nameserver"));
+                let (parsed, mut opts) = if has_servers {
+                    hickory_resolver::system_conf::parse_resolv_conf(&data).map_err(|e| {
+                        ResolveError::Config {
+                            path: path.display().to_string(),
+                            source: std::io::Error::new(
+                                std::io::ErrorKind::InvalidData,
+                                e.to_string(),
+                            ),
+                        }
+                    })?
+                } else {
+                    (
+                        ResolverConfig::from_parts(
+                            None,
+                            Vec::new(),
+                            Vec::<NameServerConfig>::new(),
+                        ),
+                        hickory_resolver::config::ResolverOpts::default(),
+                    )
+                };
                 let servers: Vec<NameServerConfig> = parsed
                     .name_servers()
                     .iter()

@@ -1,0 +1,141 @@
+//! The patrol in-process against a real Death Star: every request is accounted exactly once, in
+//! the log lines, the summary lines, the returned totals and the metrics. Its own test binary:
+//! it installs the process-wide log subscriber that captures the lines.
+
+mod util;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use frota::patrol::{self, PatrolConfig};
+use frota::{ClientConfig, Identity, Outcome, ShipMetrics};
+use prometheus::{Encoder, Registry, TextEncoder};
+use tokio::sync::oneshot;
+
+fn metrics_text(registry: &Registry) -> String {
+    let mut buf = Vec::new();
+    TextEncoder::new()
+        .encode(&registry.gather(), &mut buf)
+        .unwrap();
+    String::from_utf8(buf).unwrap()
+}
+
+fn patrol_config(target: String, rate: f64, timeout: Duration) -> PatrolConfig {
+    let mut c = ClientConfig::new(Identity::caca_tie().named("caca-tie-patrol"));
+    c.target = target;
+    c.timeout = timeout;
+    let mut p = PatrolConfig::new(c);
+    p.rate = rate;
+    p.mix = "land=3,info=1,exhaust=1".parse().unwrap();
+    p.report_every = Some(Duration::from_millis(100));
+    p
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn every_request_is_accounted_once() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_writer(move || writer.clone())
+        .finish();
+    // One thread: the patrol, the Death Star and the subscriber all live on it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Process-wide: a thread-local default can lose events to tracing's callsite cache.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let (totals, text) = {
+        rt.block_on(async {
+            let mut ds = util::death_star().await;
+            let registry = Registry::new();
+            let id = Identity::caca_tie().named("caca-tie-patrol");
+            let metrics = ShipMetrics::register(&registry, &id).unwrap();
+            let (stop, stopped) = oneshot::channel::<()>();
+            let run = tokio::spawn(patrol::run(
+                patrol_config(ds.url(), 100.0, Duration::from_secs(1)),
+                Some(metrics),
+                async {
+                    let _ = stopped.await;
+                },
+            ));
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            stop.send(()).unwrap();
+            let totals = run.await.unwrap().unwrap();
+            ds.stop().await;
+            (totals, metrics_text(&registry))
+        })
+    };
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["ship"] == "caca-tie-patrol")
+        .collect();
+    let requests: Vec<&serde_json::Value> =
+        lines.iter().filter(|v| v["message"] == "request").collect();
+    let summaries: Vec<&serde_json::Value> =
+        lines.iter().filter(|v| v["message"] == "summary").collect();
+
+    assert!(totals.total() >= 5, "too few requests: {totals}");
+    assert_eq!(requests.len() as u64, totals.total());
+    for r in &requests {
+        assert_eq!(r["org"], "imperio");
+        assert_eq!(r["class"], "caca-tie");
+    }
+    for outcome in [Outcome::Landed, Outcome::Exploded] {
+        let logged = requests
+            .iter()
+            .filter(|r| r["outcome"] == outcome.name().as_ref())
+            .count() as u64;
+        assert_eq!(logged, totals.get(outcome), "{outcome}");
+        let counted = util::sum_metric(
+            &text,
+            "ship_requests_total",
+            &format!("outcome=\"{outcome}\""),
+        );
+        assert_eq!(counted, totals.get(outcome), "{outcome} in /metrics");
+    }
+    assert_eq!(
+        totals.total(),
+        totals.get(Outcome::Landed) + totals.get(Outcome::Exploded),
+        "{totals}"
+    );
+    assert_eq!(
+        util::sum_metric(&text, "ship_requests_total", ""),
+        totals.total()
+    );
+    assert_eq!(
+        util::sum_metric(&text, "ship_request_duration_seconds_count", ""),
+        totals.total()
+    );
+    assert!(text.contains("org=\"imperio\""), "{text}");
+    // Summaries are cumulative and the last one is the totals.
+    let last = summaries.last().expect("a final summary");
+    assert_eq!(last["last"], true);
+    assert_eq!(last["total"].as_u64(), Some(totals.total()));
+    assert_eq!(last["counts"], totals.to_string());
+    let mut prev = 0;
+    for s in &summaries {
+        let t = s["total"].as_u64().unwrap();
+        assert!(t >= prev);
+        prev = t;
+    }
+    assert!(summaries.len() >= 3, "periodic summaries: {summaries:?}");
+}
