@@ -78,8 +78,8 @@ pub struct Config {
     #[arg(long, env = "GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub grace: Duration,
 
-    /// Time a client has to send a request's headers; also how long an idle keep-alive
-    /// connection is kept waiting for its next request (slowloris protection).
+    /// Slowloris and idle keep-alive bound: a connection that completes no request head and has
+    /// nothing in progress for a whole period is closed (after one to two periods). 0s disables.
     #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
 
@@ -95,7 +95,7 @@ pub struct Config {
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
 
-    /// Log filter, e.g. "info", "debug", "estrela_da_morte=debug".
+    /// Log level, or a targets list such as "warn,estrela_da_morte=debug".
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 

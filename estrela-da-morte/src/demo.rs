@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -281,17 +281,58 @@ fn text(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     response
 }
 
+/// What a connection's watchdog needs to tell a working connection from an idle or stuck one:
+/// request heads completed so far, and requests still waiting for their body.
+#[derive(Debug, Default)]
+pub struct Activity {
+    heads: AtomicU64,
+    busy: AtomicU32,
+}
+
+impl Activity {
+    /// Request heads received on the connection so far.
+    pub fn heads(&self) -> u64 {
+        self.heads.load(Ordering::Relaxed)
+    }
+
+    /// Whether a request is being read or answered right now.
+    pub fn busy(&self) -> bool {
+        self.busy.load(Ordering::Relaxed) > 0
+    }
+}
+
+/// Marks a request with a body as in progress until its answer is ready.
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn new(activity: &Arc<Activity>) -> Self {
+        activity.busy.fetch_add(1, Ordering::Relaxed);
+        Busy(Arc::clone(activity))
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The demo API as a hyper service, one per connection.
 #[derive(Clone)]
 pub struct DemoService {
     station: Arc<Station>,
     peer: SocketAddr,
+    activity: Arc<Activity>,
 }
 
 impl DemoService {
-    /// A service answering for `station` on a connection from `peer`.
-    pub fn new(station: Arc<Station>, peer: SocketAddr) -> Self {
-        DemoService { station, peer }
+    /// A service answering for `station` on a connection from `peer`, reporting to `activity`.
+    pub fn new(station: Arc<Station>, peer: SocketAddr, activity: Arc<Activity>) -> Self {
+        DemoService {
+            station,
+            peer,
+            activity,
+        }
     }
 }
 
@@ -327,6 +368,7 @@ impl hyper::service::Service<Request<Incoming>> for DemoService {
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let start = Instant::now();
+        self.activity.heads.fetch_add(1, Ordering::Relaxed);
         if request.body().is_end_stream() {
             let (method, uri, headers) = (request.method(), request.uri(), request.headers());
             let (label, response) = self.station.answer(method, uri, headers, None);
@@ -336,7 +378,9 @@ impl hyper::service::Service<Request<Incoming>> for DemoService {
         }
         let station = Arc::clone(&self.station);
         let peer = self.peer;
+        let busy = Busy::new(&self.activity);
         DemoFuture::Body(Box::pin(async move {
+            let _busy = busy;
             let (parts, body) = request.into_parts();
             let limit = station.max_body_bytes;
             let read = match Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
