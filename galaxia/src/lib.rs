@@ -12,3 +12,4 @@ pub mod galaxy;
 pub mod manifest;
 pub mod policy;
 pub mod proxy;
+pub mod tutorial;

@@ -16,6 +16,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `galaxia policy table | head` closes the pipe early; that is not a failure.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        // The verb has already said what went wrong (or the child of `exec` has).
+        Err(galaxia::cli::Error::Reported(code)) => ExitCode::from(code),
         Err(e) => {
             eprintln!("galaxia: {}", error_chain(&e));
             ExitCode::from(e.exit_code())

@@ -11,7 +11,16 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod apply;
+pub mod create;
+pub mod delete;
+pub mod describe;
+pub mod exec;
+pub mod get;
+pub mod observe;
 pub mod policy;
+pub mod tutorial;
+pub mod up;
 
 /// The book's Star Wars tutorial on one machine: the same YAML files, Cilium's policy semantics
 /// emulated, no cluster needed.
@@ -39,12 +48,39 @@ pub enum Command {
     /// Ask the policy engine: trace one connection or request, or print the truth table.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Run the galaxy in the foreground: Death Star replicas, ships, proxies, control API.
+    Up(up::Args),
+    /// List pods, svc or cnp of the running galaxy.
+    Get(get::Args),
+    /// Create or update CiliumNetworkPolicies in the running galaxy.
+    Apply(apply::Args),
+    /// Create CiliumNetworkPolicies; an existing name is an error.
+    Create(create::Args),
+    /// Delete CiliumNetworkPolicies by file or name.
+    Delete(delete::Args),
+    /// Show one policy or pod in detail.
+    Describe(describe::Args),
+    /// Run a command with a pod's identity (its traffic goes through the pod's proxy).
+    Exec(exec::Args),
+    /// Hubble-like flows of the running galaxy.
+    Observe(observe::Args),
+    /// The book's tutorial, scripted and narrated, on a galaxy of its own.
+    Tutorial(tutorial::Args),
 }
 
 impl Command {
     pub fn run(self, out: &mut dyn Write) -> Result<(), Error> {
         match self {
             Command::Policy(cmd) => policy::run(cmd, out),
+            Command::Up(args) => up::run(args, out),
+            Command::Get(args) => get::run(args, out),
+            Command::Apply(args) => apply::run(args, out),
+            Command::Create(args) => create::run(args, out),
+            Command::Delete(args) => delete::run(args, out),
+            Command::Describe(args) => describe::run(args, out),
+            Command::Exec(args) => exec::run(args, out),
+            Command::Observe(args) => observe::run(args, out),
+            Command::Tutorial(args) => tutorial::run(args, out),
         }
     }
 }
@@ -74,6 +110,10 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// The verb already told the user on stderr (kubectl-style lines, or a child's own output):
+    /// exit with this code and print nothing more.
+    #[error("exit status {0}")]
+    Reported(u8),
     /// Writing to stdout failed.
     #[error("writing the output")]
     Output(#[from] std::io::Error),
@@ -85,6 +125,7 @@ impl Error {
         match self {
             Error::Manifest(_) | Error::Policy(_) | Error::Usage(_) => 2,
             Error::Verb { .. } | Error::Output(_) => 1,
+            Error::Reported(code) => *code,
         }
     }
 

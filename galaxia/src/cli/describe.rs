@@ -1,0 +1,144 @@
+//! `galaxia describe cnp NAME`: a policy as `kubectl describe` shows a custom resource (keys in
+//! Title Case, nested by indentation), and `describe pods NAME`.
+
+use std::io::Write;
+
+use super::Error;
+use super::get::{Resource, runtime, verb};
+use crate::control::client::Control;
+use crate::control::discovery::ControlArgs;
+use crate::control::views::{PodView, PoliciesResponse};
+
+/// Show one object in detail.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// `cnp` or `pods`.
+    #[arg(value_enum)]
+    pub resource: Resource,
+    pub name: String,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
+    let control = Control::connect(&args.control).map_err(verb)?;
+    let rt = runtime()?;
+    match args.resource {
+        Resource::Policies => {
+            let resp: PoliciesResponse = rt.block_on(control.get("/v1/cnp")).map_err(verb)?;
+            let Some(p) = resp.policies.iter().find(|p| p.name == args.name) else {
+                eprintln!(
+                    "Error from server (NotFound): ciliumnetworkpolicies.cilium.io \"{}\" not found",
+                    args.name
+                );
+                return Err(Error::Reported(1));
+            };
+            let o = &p.object;
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or("<none>").to_string();
+            let map_or_none = |v: &serde_json::Value| match v.as_object() {
+                Some(m) if !m.is_empty() => m
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join("\n              "),
+                _ => "<none>".into(),
+            };
+            let created = crate::flows::hubble_time(p.created_ms);
+            writeln!(out, "Name:         {}", p.name)?;
+            writeln!(out, "Namespace:    {}", p.namespace)?;
+            writeln!(out, "Labels:       {}", map_or_none(&o["metadata"]["labels"]))?;
+            writeln!(
+                out,
+                "Annotations:  {}",
+                map_or_none(&o["metadata"]["annotations"])
+            )?;
+            writeln!(out, "API Version:  {}", text(&o["apiVersion"]))?;
+            writeln!(out, "Kind:         {}", text(&o["kind"]))?;
+            writeln!(out, "Metadata:")?;
+            writeln!(out, "  Creation Timestamp:  {created}")?;
+            writeln!(out, "  Source:              {}", p.origin)?;
+            for (key, value) in o.as_object().into_iter().flatten() {
+                if matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+                    continue;
+                }
+                render(out, &title(key), value, 0)?;
+            }
+            writeln!(out, "Events:       <none>")?;
+            Ok(())
+        }
+        Resource::Pods => {
+            let pods: Vec<PodView> = rt.block_on(control.get("/v1/pods")).map_err(verb)?;
+            let Some(p) = pods.iter().find(|p| p.name == args.name) else {
+                eprintln!("Error from server (NotFound): pods \"{}\" not found", args.name);
+                return Err(Error::Reported(1));
+            };
+            writeln!(out, "Name:          {}", p.name)?;
+            writeln!(out, "Namespace:     {}", p.namespace)?;
+            let labels: Vec<String> = p.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            writeln!(out, "Labels:        {}", labels.join("\n               "))?;
+            writeln!(out, "Status:        {:?}", p.phase)?;
+            writeln!(out, "Ready:         {}", p.ready)?;
+            writeln!(out, "Restart Count: {}", p.restarts)?;
+            writeln!(out, "Egress Proxy:  {}", p.egress)?;
+            for (port, addr) in &p.ports {
+                writeln!(out, "Port:          {port}/TCP -> {addr}")?;
+            }
+            Ok(())
+        }
+        Resource::Services => Err(Error::Usage(
+            "describe knows cnp and pods; try `galaxia get svc`".into(),
+        )),
+    }
+}
+
+/// `endpointSelector` -> `Endpoint Selector`, as kubectl describe prints unstructured keys.
+fn title(key: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in key.chars().enumerate() {
+        if i == 0 {
+            out.extend(c.to_uppercase());
+        } else if c.is_uppercase() {
+            out.push(' ');
+            out.push(c);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn render(out: &mut dyn Write, key: &str, v: &serde_json::Value, depth: usize) -> Result<(), Error> {
+    let pad = "  ".repeat(depth);
+    match v {
+        serde_json::Value::Object(m) => {
+            writeln!(out, "{pad}{key}:")?;
+            for (k, v) in m {
+                // Label keys are data, not field names: keep them as written.
+                let shown = if key == "Match Labels" { k.clone() } else { title(k) };
+                render(out, &shown, v, depth + 1)?;
+            }
+        }
+        serde_json::Value::Array(items) => {
+            writeln!(out, "{pad}{key}:")?;
+            for item in items {
+                match item {
+                    serde_json::Value::Object(m) => {
+                        for (k, v) in m {
+                            render(out, &title(k), v, depth + 1)?;
+                        }
+                    }
+                    other => writeln!(out, "{pad}  {}", scalar(other))?,
+                }
+            }
+        }
+        other => writeln!(out, "{pad}{key}:  {}", scalar(other))?,
+    }
+    Ok(())
+}
+
+fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,143 @@
+//! `galaxia exec POD -- CMD ARGS...`: run a command with a pod's identity. Its HTTP traffic goes
+//! through the pod's egress proxy (`http_proxy`, with `no_proxy` cleared), so policies see it as
+//! the pod's. `curl` is the system's curl when there is one, else frota's built-in front end.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use super::Error;
+use super::get::{runtime, verb};
+use crate::control::client::Control;
+use crate::control::discovery::ControlArgs;
+use crate::control::views::PodView;
+
+/// Run a command as if inside a pod (kubectl exec).
+#[derive(Debug, clap::Args)]
+#[command(trailing_var_arg = true)]
+pub struct Args {
+    /// The pod (`name` or `namespace/name`).
+    pub pod: String,
+    /// The command and its arguments, after `--`.
+    #[arg(required = true, allow_hyphen_values = true)]
+    pub command: Vec<OsString>,
+    /// Accepted for kubectl compatibility (stdin is always passed through).
+    #[arg(short = 'i', long)]
+    pub stdin: bool,
+    /// Accepted for kubectl compatibility.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Use the built-in curl even when the system has one.
+    #[arg(long, env = "GALAXIA_BUILTIN_CURL")]
+    pub builtin_curl: bool,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
+    let control = Control::connect(&args.control).map_err(verb)?;
+    let rt = runtime()?;
+    let pods: Vec<PodView> = rt.block_on(control.get("/v1/pods")).map_err(verb)?;
+    let (ns, name) = match args.pod.split_once('/') {
+        Some((ns, n)) => (Some(ns), n),
+        None => (None, args.pod.as_str()),
+    };
+    let Some(pod) = pods
+        .iter()
+        .find(|p| p.name == name && ns.is_none_or(|ns| ns == p.namespace))
+    else {
+        eprintln!("Error from server (NotFound): pods \"{name}\" not found");
+        return Err(Error::Reported(1));
+    };
+    let env = pod_env(pod);
+    let (program, rest) = args
+        .command
+        .split_first()
+        .ok_or_else(|| Error::Usage("no command given after --".into()))?;
+    let code = if program == "curl" && (args.builtin_curl || system_curl().is_none()) {
+        let lookup = |k: &str| {
+            env.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .or_else(|| match k {
+                    "no_proxy" | "NO_PROXY" => None,
+                    other => std::env::var(other).ok(),
+                })
+        };
+        let mut stdout = Vec::new();
+        let mut stderr = std::io::stderr();
+        let code = rt.block_on(frota::curl::run(rest.to_vec(), &lookup, &mut stdout, &mut stderr));
+        out.write_all(&stdout)?;
+        code
+    } else {
+        spawn(program, rest, &env, out)?
+    };
+    out.flush()?;
+    match code {
+        0 => Ok(()),
+        c => Err(Error::Reported(u8::try_from(c).unwrap_or(1))),
+    }
+}
+
+/// The environment a pod's process sees: its proxy, its name, no proxy exclusions.
+pub fn pod_env(pod: &PodView) -> Vec<(String, String)> {
+    vec![
+        ("http_proxy".into(), pod.egress.clone()),
+        ("HTTP_PROXY".into(), pod.egress.clone()),
+        ("HOSTNAME".into(), pod.name.clone()),
+    ]
+}
+
+/// The system's curl, if it is on the PATH.
+pub fn system_curl() -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("curl"))
+            .find(|p| p.is_file())
+    })
+}
+
+fn spawn(
+    program: &OsString,
+    rest: &[OsString],
+    env: &[(String, String)],
+    out: &mut dyn Write,
+) -> Result<i32, Error> {
+    let mut cmd = Command::new(program);
+    cmd.args(rest)
+        .env_remove("no_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("ALL_PROXY")
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            // kubectl's wording for a command the container does not have.
+            eprintln!(
+                "error: exec: \"{}\": {e}",
+                program.to_string_lossy()
+            );
+            return Ok(127);
+        }
+    };
+    if let Some(mut stdout) = child.stdout.take() {
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = stdout.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n])?;
+            out.flush()?;
+        }
+    }
+    let status = child.wait()?;
+    Ok(status.code().unwrap_or(128))
+}

@@ -1,0 +1,114 @@
+//! `galaxia up [-f FILE...]`: run the galaxy in the foreground until Ctrl-C: Death Star replicas and
+//! ships as real servers and clients on loopback, each pod behind its own egress proxy, the policies
+//! of the files in force, and the control API that the other verbs find through the discovery file.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::Error;
+use crate::control::discovery::{self, ControlArgs, Discovery};
+use crate::galaxy::{Options, config};
+
+/// Start the galaxy (the book's `kubectl create -f starwars.yml`, without a cluster).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Manifests (files or directories). Default: `k8s/starwars.yml` when it exists here, else the
+    /// copy of the book's file built into galaxia.
+    #[arg(short = 'f', long = "filename")]
+    pub files: Vec<PathBuf>,
+    /// Do not start the ships' patrols (only `exec` sends traffic).
+    #[arg(long, env = "GALAXIA_NO_PATROL")]
+    pub no_patrol: bool,
+    /// Base of the restart back-off of an exploded replica (Kubernetes: 10s, doubling to 5m).
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub restart_backoff: Duration,
+    /// Delay between a PUT /v1/exhaust-port and the replica's explosion.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub explode_after: Duration,
+    /// Mean time between two patrol requests of a ship.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub patrol_interval: Duration,
+    /// A patrol request with no answer after this long counts as dropped.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub patrol_timeout: Duration,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
+    let manifests = if args.files.is_empty() {
+        let local = PathBuf::from("k8s/starwars.yml");
+        if local.is_file() {
+            crate::manifest::load_paths(&[local])?
+        } else {
+            crate::manifest::load_str(crate::tutorial::book::STARWARS, "starwars.yml (built in)")?
+        }
+    } else {
+        crate::manifest::load_paths(&args.files)?
+    };
+    let blueprint = crate::galaxy::engine::blueprint(&manifests);
+    let options = Options {
+        patrol: !args.no_patrol,
+        restart_backoff: args.restart_backoff,
+        explosion_delay: args.explode_after,
+        patrol_interval: args.patrol_interval,
+        patrol_timeout: args.patrol_timeout,
+    };
+    let path = args.control.path();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| verb_err("starting the runtime", e))?;
+    rt.block_on(async {
+        let running = crate::control::launch(blueprint, options)
+            .await
+            .map_err(|e| verb_err("starting the galaxy", e))?;
+        discovery::write(
+            &path,
+            &Discovery {
+                addr: running.addr,
+                pid: std::process::id(),
+            },
+        )
+        .map_err(|e| verb_err("announcing the galaxy", e))?;
+        let waiting = running.galaxy.wait_ready(config::READY_WAIT).await;
+        for name in &waiting {
+            tracing::warn!(pod = %name, "pod not ready yet");
+        }
+        writeln!(out, "galaxia is up: {} pods, control API on {} (discovery file {}).", running.galaxy.shared.pods.len(), running.addr, path.display())?;
+        for p in &running.galaxy.shared.pods {
+            writeln!(out, "  pod {:<40} egress proxy http://{}", p.spec.name, p.egress)?;
+        }
+        writeln!(out, "Try: galaxia get pods; galaxia exec caca-tie -- curl -s -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing")?;
+        writeln!(out, "Ctrl-C stops it.")?;
+        out.flush()?;
+        wait_for_signal().await;
+        writeln!(out, "galaxia: stopping")?;
+        discovery::remove_if_ours(&path);
+        running.stop().await;
+        Ok(())
+    })
+}
+
+fn verb_err(what: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Verb {
+        verb: what,
+        source: Box::new(e),
+    }
+}
+
+async fn wait_for_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

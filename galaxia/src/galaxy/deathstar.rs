@@ -1,0 +1,179 @@
+//! A Death Star replica as the kubelet runs a container: start the server in-process on free
+//! loopback ports, and when it explodes (exit status 2) mark the pod not ready at once, then restart
+//! it after a Kubernetes-like back-off (base, doubling, capped, reset after a long healthy run),
+//! counting RESTARTS.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+use super::config::{RESTART_BACKOFF_CAP, RESTART_BACKOFF_RESET};
+use super::{Options, Phase, Shared, bind_loopback};
+
+/// How one run of the container ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContainerExit {
+    /// The galaxy is stopping.
+    Shutdown,
+    /// The station exploded (status 2) or failed to start: restart after the back-off.
+    Crashed(String),
+}
+
+/// The restart delays: base, 2*base, 4*base ... capped; a run longer than the reset period starts
+/// the sequence again.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    base: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    pub fn new(base: Duration) -> Self {
+        Backoff { base, next: base }
+    }
+
+    /// The delay before the next restart, after a run that lasted `ran`.
+    pub fn after(&mut self, ran: Duration) -> Duration {
+        if ran >= RESTART_BACKOFF_RESET {
+            self.next = self.base;
+        }
+        let d = self.next.min(RESTART_BACKOFF_CAP);
+        self.next = (self.next * 2).min(RESTART_BACKOFF_CAP);
+        d
+    }
+}
+
+/// Keep replica `pod` running until `shutdown` flips.
+pub async fn supervise(
+    shared: Arc<Shared>,
+    pod: usize,
+    options: Options,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = Backoff::new(options.restart_backoff);
+    let name = shared.pods[pod].spec.name.clone();
+    loop {
+        let started = tokio::time::Instant::now();
+        let exit = run_once(&shared, pod, &options, shutdown.clone()).await;
+        let p = &shared.pods[pod];
+        match exit {
+            ContainerExit::Shutdown => {
+                p.update(|s| {
+                    s.ready = false;
+                    s.phase = Phase::Terminating;
+                });
+                return;
+            }
+            ContainerExit::Crashed(why) => {
+                let wait = backoff.after(started.elapsed());
+                tracing::warn!(pod = %name, reason = %why, restart_in_ms = wait.as_millis() as u64, "container exited");
+                p.update(|s| {
+                    s.ready = false;
+                    s.phase = if s.restarts == 0 {
+                        Phase::Error
+                    } else {
+                        Phase::CrashLoopBackOff
+                    };
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown.wait_for(|s| *s) => {
+                        p.update(|s| s.phase = Phase::Terminating);
+                        return;
+                    }
+                }
+                p.update(|s| {
+                    s.restarts += 1;
+                    s.last_restart = Some(SystemTime::now());
+                });
+            }
+        }
+    }
+}
+
+/// One run of the container: bind its ports (the same local ports again when free, as a restarted
+/// container keeps its pod IP), serve, and report how it ended.
+async fn run_once(
+    shared: &Arc<Shared>,
+    pod: usize,
+    options: &Options,
+    mut shutdown: watch::Receiver<bool>,
+) -> ContainerExit {
+    let p = &shared.pods[pod];
+    let demo_port = p
+        .spec
+        .ports
+        .iter()
+        .find(|c| c.name.as_deref() == Some("http"))
+        .or_else(|| p.spec.ports.iter().find(|c| c.name.as_deref() != Some("admin")))
+        .map_or(80, |c| c.port);
+    let previous = p.state().listen.get(&demo_port).copied();
+    let demo = match previous {
+        Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => Ok(l),
+            Err(_) => bind_loopback().await,
+        },
+        None => bind_loopback().await,
+    };
+    let (demo, admin) = match (demo, bind_loopback().await) {
+        (Ok(d), Ok(a)) => (d, a),
+        (Err(e), _) | (_, Err(e)) => return ContainerExit::Crashed(format!("binding ports: {e}")),
+    };
+    let (Ok(demo_addr), Ok(admin_addr)) = (demo.local_addr(), admin.local_addr()) else {
+        return ContainerExit::Crashed("reading the bound ports".into());
+    };
+    let mut config = estrela_da_morte::Config {
+        host: std::net::Ipv4Addr::LOCALHOST.into(),
+        port: demo_addr.port(),
+        admin_port: admin_addr.port(),
+        hostname: Some(p.spec.name.clone()),
+        explode_after: options.explosion_delay,
+        // The galaxy stops at once: nothing routes to a stopping replica anyway.
+        drain: Duration::ZERO,
+        grace: Duration::from_millis(500),
+        ..estrela_da_morte::Config::default()
+    };
+    config.no_explosions = false;
+    p.update(|s| {
+        s.listen.insert(demo_port, demo_addr);
+        let admin_port = p
+            .spec
+            .ports
+            .iter()
+            .find(|c| c.name.as_deref() == Some("admin"))
+            .map_or(9090, |c| c.port);
+        s.listen.insert(admin_port, admin_addr);
+        s.phase = Phase::Running;
+        s.ready = true;
+    });
+    let stop = async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+    };
+    match estrela_da_morte::run(demo, admin, config, stop).await {
+        Ok(estrela_da_morte::Exit::Shutdown) => ContainerExit::Shutdown,
+        Ok(estrela_da_morte::Exit::Exploded) => {
+            ContainerExit::Crashed("exploded (exit status 2)".into())
+        }
+        Err(e) => ContainerExit::Crashed(format!("{e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_resets() {
+        let mut b = Backoff::new(Duration::from_secs(10));
+        let short = Duration::from_secs(1);
+        assert_eq!(b.after(short), Duration::from_secs(10));
+        assert_eq!(b.after(short), Duration::from_secs(20));
+        assert_eq!(b.after(short), Duration::from_secs(40));
+        for _ in 0..10 {
+            b.after(short);
+        }
+        assert_eq!(b.after(short), RESTART_BACKOFF_CAP);
+        assert_eq!(b.after(RESTART_BACKOFF_RESET), Duration::from_secs(10));
+    }
+}
