@@ -1,5 +1,6 @@
 //! The `asa-x` binary: its identity on the wire and in its output, over the shared frota command
 //! line (which `caca-tie`'s tests cover in depth).
+#![allow(clippy::unwrap_used)]
 
 #[path = "../../frota/tests/util/mod.rs"]
 mod util;

@@ -1,6 +1,7 @@
 //! The `caca-tie` binary as a container runs it: one-shot requests and their exit codes, the
 //! patrol (logs, summaries and /metrics agree; SIGTERM stops it with a final summary), and the
 //! curl front end both as `caca-tie curl` and under the name `curl`.
+#![allow(clippy::unwrap_used)]
 
 #[path = "../../frota/tests/util/mod.rs"]
 mod util;

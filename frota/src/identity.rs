@@ -60,6 +60,7 @@ impl fmt::Display for Identity {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -171,6 +171,7 @@ impl fmt::Display for Mix {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -70,6 +70,7 @@ pub fn excluded(host: &str, list: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -238,6 +238,7 @@ fn read_hosts(path: &std::path::Path) -> Vec<(String, IpAddr)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

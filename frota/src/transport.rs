@@ -303,6 +303,7 @@ fn map_hyper(e: &hyper::Error) -> TransportError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

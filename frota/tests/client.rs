@@ -1,6 +1,7 @@
 //! The one-request client against real servers on loopback: the Death Star's three kinds, and
 //! each way a request can fail (Cilium's L7 denial, a drop, a closed port, a hang-up), directly
 //! and through an HTTP proxy.
+#![allow(clippy::unwrap_used)]
 
 mod util;
 

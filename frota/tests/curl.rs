@@ -2,6 +2,7 @@
 //! server, and must agree on stdout bytes and exit status (and, for `-v`, on the `> `/`< ` lines).
 //! Without `/usr/bin/curl`-like `curl` on PATH the comparisons are skipped with a message, and the
 //! front end is still checked against the expected bytes.
+#![allow(clippy::unwrap_used)]
 
 mod util;
 

@@ -1,6 +1,7 @@
 //! The patrol in-process against a real Death Star: a Death Star that stops and comes back turns
 //! outcomes to refused/reset and back to landed while the patrol keeps going, and the metrics
 //! still equal the totals.
+#![allow(clippy::unwrap_used)]
 
 mod util;
 

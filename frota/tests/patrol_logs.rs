@@ -1,6 +1,7 @@
 //! The patrol in-process against a real Death Star: every request is accounted exactly once, in
 //! the log lines, the summary lines, the returned totals and the metrics. Its own test binary:
 //! it installs the process-wide log subscriber that captures the lines.
+#![allow(clippy::unwrap_used)]
 
 mod util;
 

@@ -1,6 +1,7 @@
 //! Name resolution as in a `FROM scratch` pod: a resolv.conf with Kubernetes' search domains and
 //! `ndots:5`, and a hosts file, both written by the test; the nameserver is a tiny DNS responder
 //! on a loopback port that knows only the Death Star's service name.
+#![allow(clippy::unwrap_used)]
 
 mod util;
 

@@ -2,7 +2,7 @@
 //! (Cilium's Envoy 403, an HTTP proxy stand-in) and records what it got, a listener that never
 //! answers (a policy drop), a closed port, and a server that closes without answering.
 //! Everything binds on loopback with ephemeral ports.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
