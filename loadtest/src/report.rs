@@ -1,0 +1,302 @@
+//! The final report (what `--json` writes, field for field) and the printer that renders it
+//! and the live progress line for people.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use frota::Outcome;
+use serde::Serialize;
+
+use crate::cli::{Model, Plan, Stop};
+use crate::collector::{HIST_DIGITS, HIST_MAX_US, Tally};
+use crate::schedule::LATE_AFTER;
+
+/// Latency figures in milliseconds (fractional).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Latency {
+    pub min_ms: f64,
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p99_9_ms: f64,
+    pub max_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OutcomeCount {
+    pub count: u64,
+    pub per_second: f64,
+    pub share: f64,
+}
+
+/// One histogram bucket: `count` latencies at most `le_us` microseconds and above the
+/// previous bucket's bound.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Bucket {
+    pub le_us: u64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HistogramDump {
+    pub unit: &'static str,
+    pub lowest: u64,
+    pub highest: u64,
+    pub significant_digits: u8,
+    pub buckets: Vec<Bucket>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub url: String,
+    pub connect_to: String,
+    pub via_proxy: bool,
+    /// `closed` or `open`.
+    pub model: &'static str,
+    pub connections: usize,
+    pub keepalive: bool,
+    pub mix: String,
+    pub timeout_ms: f64,
+    pub warmup_s: f64,
+    /// `--duration` in seconds, when the run was timed.
+    pub duration_s: Option<f64>,
+    /// `--requests`, when the run was counted.
+    pub requests_asked: Option<u64>,
+    /// The measured part's length: to the deadline, or to the last answer.
+    pub elapsed_s: f64,
+    pub requests: u64,
+    pub warmup_requests: u64,
+    /// Requests in flight at the deadline, abandoned and counted nowhere else.
+    pub abandoned: u64,
+    pub requested_rate: Option<f64>,
+    pub achieved_rate: f64,
+    /// Open model: requests started more than `late_after_ms` after their due time.
+    pub late: u64,
+    pub late_after_ms: f64,
+    pub latency: Latency,
+    pub outcomes: BTreeMap<String, OutcomeCount>,
+    pub by_kind: BTreeMap<String, BTreeMap<String, u64>>,
+    pub errors: BTreeMap<String, u64>,
+    pub histogram: HistogramDump,
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+impl Report {
+    pub fn new(plan: &Plan, tally: &Tally, elapsed: Duration, abandoned: u64) -> Report {
+        let h = &tally.latency_us;
+        let q = |q: f64| {
+            if h.is_empty() {
+                0.0
+            } else {
+                ms(h.value_at_quantile(q))
+            }
+        };
+        let secs = elapsed.as_secs_f64();
+        let per_second = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let share = |n: u64| {
+            if tally.total > 0 {
+                n as f64 / tally.total as f64
+            } else {
+                0.0
+            }
+        };
+        let outcomes = tally
+            .outcomes
+            .iter()
+            .map(|(o, &n)| {
+                (
+                    o.name().into_owned(),
+                    OutcomeCount {
+                        count: n,
+                        per_second: per_second(n),
+                        share: share(n),
+                    },
+                )
+            })
+            .collect();
+        let by_kind = tally
+            .by_kind
+            .iter()
+            .map(|(k, m)| {
+                (
+                    k.name().to_string(),
+                    m.iter().map(|(o, &n)| (o.name().into_owned(), n)).collect(),
+                )
+            })
+            .collect();
+        let errors = tally
+            .errors
+            .iter()
+            .map(|(e, &n)| (e.name().to_string(), n))
+            .collect();
+        let buckets = h
+            .iter_recorded()
+            .map(|v| Bucket {
+                le_us: h.highest_equivalent(v.value_iterated_to()),
+                count: v.count_at_value(),
+            })
+            .collect();
+        let (model, requested_rate) = match plan.model {
+            Model::Closed { .. } => ("closed", None),
+            Model::Open { rate, .. } => ("open", Some(rate)),
+        };
+        Report {
+            url: format!("http://{}", plan.target.authority()),
+            connect_to: plan.target.connect_to().to_string(),
+            via_proxy: plan.target.via_proxy(),
+            model,
+            connections: plan.model.connections(),
+            keepalive: plan.keepalive,
+            mix: plan.mix.to_string(),
+            timeout_ms: plan.timeout.as_secs_f64() * 1000.0,
+            warmup_s: plan.warmup.as_secs_f64(),
+            duration_s: match plan.stop {
+                Stop::After(d) => Some(d.as_secs_f64()),
+                Stop::Requests(_) => None,
+            },
+            requests_asked: match plan.stop {
+                Stop::After(_) => None,
+                Stop::Requests(n) => Some(n),
+            },
+            elapsed_s: secs,
+            requests: tally.total,
+            warmup_requests: tally.warmup_requests,
+            abandoned,
+            requested_rate,
+            achieved_rate: per_second(tally.total),
+            late: tally.late,
+            late_after_ms: LATE_AFTER.as_secs_f64() * 1000.0,
+            latency: Latency {
+                min_ms: if h.is_empty() { 0.0 } else { ms(h.min()) },
+                mean_ms: h.mean() / 1000.0,
+                p50_ms: q(0.5),
+                p90_ms: q(0.9),
+                p99_ms: q(0.99),
+                p99_9_ms: q(0.999),
+                max_ms: if h.is_empty() {
+                    0.0
+                } else {
+                    ms(h.highest_equivalent(h.max()))
+                },
+            },
+            outcomes,
+            by_kind,
+            errors,
+            histogram: HistogramDump {
+                unit: "us",
+                lowest: 1,
+                highest: HIST_MAX_US,
+                significant_digits: HIST_DIGITS,
+                buckets,
+            },
+        }
+    }
+
+    /// How many measured requests ended with this outcome.
+    pub fn count(&self, outcome: Outcome) -> u64 {
+        self.outcomes
+            .get(outcome.name().as_ref())
+            .map_or(0, |c| c.count)
+    }
+
+    /// The human report.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = self.render_into(&mut s);
+        s
+    }
+
+    fn render_into(&self, s: &mut String) -> std::fmt::Result {
+        writeln!(
+            s,
+            "loadtest {} ({}{}), {} model, {} connections{}, mix {}",
+            self.url,
+            if self.via_proxy { "via proxy " } else { "" },
+            self.connect_to,
+            self.model,
+            self.connections,
+            if self.keepalive {
+                ""
+            } else {
+                " (no keep-alive)"
+            },
+            self.mix
+        )?;
+        write!(
+            s,
+            "  {} requests in {:.2}s: {:.1} req/s",
+            self.requests, self.elapsed_s, self.achieved_rate
+        )?;
+        if let Some(r) = self.requested_rate {
+            write!(s, " of {r:.1} requested, {} started late", self.late)?;
+        }
+        writeln!(s)?;
+        if self.warmup_requests > 0 || self.abandoned > 0 {
+            writeln!(
+                s,
+                "  not counted: {} during warm-up, {} in flight at the deadline",
+                self.warmup_requests, self.abandoned
+            )?;
+        }
+        let l = &self.latency;
+        writeln!(
+            s,
+            "latency (ms)  p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}  (mean {:.3}, min {:.3})",
+            l.p50_ms, l.p90_ms, l.p99_ms, l.p99_9_ms, l.max_ms, l.mean_ms, l.min_ms
+        )?;
+        writeln!(s, "outcomes")?;
+        if self.outcomes.is_empty() {
+            writeln!(s, "  no request was measured")?;
+        }
+        for (name, c) in &self.outcomes {
+            writeln!(
+                s,
+                "  {name:<10} {:>10}  {:>10.1}/s  {:>6.2}%",
+                c.count,
+                c.per_second,
+                c.share * 100.0
+            )?;
+        }
+        if self.by_kind.len() > 1 {
+            writeln!(s, "by request")?;
+            for (kind, m) in &self.by_kind {
+                let parts: Vec<String> = m.iter().map(|(o, n)| format!("{o} {n}")).collect();
+                writeln!(s, "  {kind:<8} {}", parts.join(", "))?;
+            }
+        }
+        if !self.errors.is_empty() {
+            let parts: Vec<String> = self
+                .errors
+                .iter()
+                .map(|(e, n)| format!("{e} {n}"))
+                .collect();
+            writeln!(s, "errors: {}", parts.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// The live line: elapsed, rate, outcomes and p99 so far.
+pub fn progress_line(tally: &Tally, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let mut s = format!("{:>6.1}s {:>9.0} req/s", secs, tally.total as f64 / secs);
+    for (o, n) in &tally.outcomes {
+        let _ = write!(s, " {o} {n}");
+    }
+    if !tally.latency_us.is_empty() {
+        let _ = write!(
+            s,
+            " p99 {:.2}ms",
+            ms(tally.latency_us.value_at_quantile(0.99))
+        );
+    }
+    if tally.warmup_requests > 0 && tally.total == 0 {
+        s.push_str(" (warming up)");
+    }
+    s
+}

@@ -1,0 +1,194 @@
+//! One run: the workers (one per connection, all running the same loop), the collector, and
+//! the report at the end.
+//!
+//! The worker loop is the only loop: the [`Schedule`] decides whether and when the next request
+//! starts (closed or open model, duration or count, warm-up), so flags never multiply loops.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use frota::{Failure, Mix, Outcome};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::time::{Duration, Instant};
+
+use crate::cli::{Model, Plan, Stop};
+use crate::client::{Answer, ClientError, Conn, ErrorKind};
+use crate::collector::{Sample, collect};
+use crate::metrics::{LiveMetrics, MetricsError};
+use crate::report::{Report, progress_line};
+use crate::schedule::{LATE_AFTER, Schedule};
+use crate::target::{Target, TargetError};
+
+/// Samples waiting for the collector; workers wait when it is full, so memory stays bounded.
+const CHANNEL: usize = 16 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+}
+
+/// What a run does besides loading.
+#[derive(Debug, Default)]
+pub struct RunOptions {
+    /// Redraw a progress line on stderr once a second (for a terminal).
+    pub progress: bool,
+    /// Serve the live Prometheus counters on this listener during the run.
+    pub metrics: Option<TcpListener>,
+}
+
+struct Shared {
+    schedule: Schedule,
+    target: Target,
+    addr: SocketAddr,
+    mix: Mix,
+    timeout: Duration,
+    keepalive: bool,
+    open: bool,
+    /// Measured requests in flight at the deadline.
+    abandoned: AtomicU64,
+}
+
+/// Run the plan to its end and return the report.
+pub async fn run(plan: &Plan, opts: RunOptions) -> Result<Report, RunError> {
+    let addr = plan.target.resolve().await?;
+    let live = LiveMetrics::new()?;
+    let server = opts
+        .metrics
+        .map(|l| tokio::spawn(crate::metrics::serve(l, live.registry().clone())));
+
+    let start = Instant::now();
+    let shared = Arc::new(Shared {
+        schedule: Schedule::new(plan.model, plan.stop, plan.warmup, start),
+        target: plan.target.clone(),
+        addr,
+        mix: plan.mix.clone(),
+        timeout: plan.timeout,
+        keepalive: plan.keepalive,
+        open: matches!(plan.model, Model::Open { .. }),
+        abandoned: AtomicU64::new(0),
+    });
+    let (tx, rx) = mpsc::channel(CHANNEL);
+    let workers: Vec<_> = (0..plan.model.connections())
+        .map(|id| tokio::spawn(worker(id as u64, shared.clone(), tx.clone())))
+        .collect();
+    drop(tx);
+
+    let measure_from = shared.schedule.measure_from();
+    let show = opts.progress;
+    let tally = collect(rx, Some(live), |t| {
+        if show {
+            let line = progress_line(t, Instant::now().saturating_duration_since(measure_from));
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{line}\x1b[K");
+            let _ = err.flush();
+        }
+    })
+    .await;
+    for w in workers {
+        // A worker only ends by returning; a panic would already have aborted (panic=abort).
+        let _ = w.await;
+    }
+    if show {
+        eprintln!();
+    }
+    if let Some(server) = server {
+        server.abort();
+    }
+    let elapsed = match plan.stop {
+        Stop::After(d) => d,
+        Stop::Requests(_) => tally.last_done.map_or(Duration::ZERO, |t| {
+            t.saturating_duration_since(measure_from)
+        }),
+    };
+    let abandoned = shared.abandoned.load(Ordering::Relaxed);
+    Ok(Report::new(plan, &tally, elapsed, abandoned))
+}
+
+async fn exchange(
+    conn: &mut Option<Conn>,
+    addr: SocketAddr,
+    request: &[u8],
+) -> Result<Answer, ClientError> {
+    let c = match conn {
+        Some(c) => c,
+        None => conn.insert(Conn::connect(addr).await?),
+    };
+    c.exchange(request).await
+}
+
+/// The worker loop: one connection, one request at a time, until the schedule says stop.
+async fn worker(id: u64, sh: Arc<Shared>, tx: mpsc::Sender<Sample>) {
+    let mut conn: Option<Conn> = None;
+    // Independent streams per worker; reproducibility across runs is not needed.
+    let mut rng = SmallRng::seed_from_u64(id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5eed);
+    let weights = sh.mix.total_weight();
+    let deadline = sh.schedule.deadline();
+    while let Some(slot) = sh.schedule.next(Instant::now()) {
+        if sh.open && slot.due > Instant::now() {
+            tokio::time::sleep_until(slot.due).await;
+        }
+        let started = Instant::now();
+        let late = started.saturating_duration_since(slot.due) > LATE_AFTER;
+        let kind = sh.mix.pick(rng.random_range(0..weights));
+        let mut give_up = started + sh.timeout;
+        let mut cut = false;
+        if let Some(d) = deadline {
+            if d < give_up {
+                give_up = d;
+                cut = true;
+            }
+        }
+        let result = tokio::time::timeout_at(
+            give_up,
+            exchange(&mut conn, sh.addr, sh.target.request(kind)),
+        )
+        .await;
+        let done_at = Instant::now();
+        let (outcome, error) = match result {
+            Ok(Ok(answer)) => {
+                if !answer.reusable || !sh.keepalive {
+                    conn = None;
+                }
+                (answer.outcome(), None)
+            }
+            Ok(Err(e)) => {
+                conn = None;
+                (Outcome::from_failure(e.failure()), Some(e.kind()))
+            }
+            Err(_) if cut => {
+                // The run ended while this request was in flight: it has no outcome.
+                if slot.recorded {
+                    sh.abandoned.fetch_add(1, Ordering::Relaxed);
+                }
+                break;
+            }
+            Err(_) => {
+                conn = None;
+                (
+                    Outcome::from_failure(Failure::Timeout),
+                    Some(ErrorKind::Timeout),
+                )
+            }
+        };
+        let sample = Sample {
+            kind,
+            outcome,
+            error,
+            latency: done_at.saturating_duration_since(slot.due),
+            late,
+            recorded: slot.recorded,
+            done_at,
+        };
+        if tx.send(sample).await.is_err() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Where requests go and their exact bytes: the Death Star's URL, an optional HTTP proxy, the
+//! Host header, and one pre-built HTTP/1.1 request per [`RequestKind`].
+//!
+//! The requests are serialized once, before the run, so that sending one costs a single write.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use frota::RequestKind;
+use http::Uri;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("{url:?} is not a URL: {source}")]
+    BadUrl {
+        url: String,
+        source: http::uri::InvalidUri,
+    },
+    #[error("{0:?}: only http:// URLs are supported (TLS is not)")]
+    NotHttp(String),
+    #[error("{0:?} has no host")]
+    NoHost(String),
+    #[error("{0:?}: give the base URL only; request paths come from --mix")]
+    HasPath(String),
+    #[error("--host {0:?} is not a valid Host header value")]
+    BadHost(String),
+    #[error("cannot resolve {authority}: {source}")]
+    Resolve {
+        authority: String,
+        source: std::io::Error,
+    },
+    #[error("{0} resolves to no address")]
+    NoAddress(String),
+}
+
+/// A validated target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `host:port` the TCP connections go to: the Death Star, or the proxy.
+    connect: String,
+    /// The Death Star's authority, as written in the URL.
+    authority: String,
+    via_proxy: bool,
+    requests: [Bytes; 3],
+}
+
+struct HttpUrl {
+    authority: String,
+    connect: String,
+}
+
+fn parse_http_url(url: &str) -> Result<HttpUrl, TargetError> {
+    let uri: Uri = url.parse().map_err(|source| TargetError::BadUrl {
+        url: url.to_string(),
+        source,
+    })?;
+    if uri.scheme_str() != Some("http") {
+        return Err(TargetError::NotHttp(url.to_string()));
+    }
+    let Some(auth) = uri.authority() else {
+        return Err(TargetError::NoHost(url.to_string()));
+    };
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err(TargetError::HasPath(url.to_string()));
+    }
+    let host = auth.host();
+    if host.is_empty() {
+        return Err(TargetError::NoHost(url.to_string()));
+    }
+    let port = auth.port_u16().unwrap_or(80);
+    Ok(HttpUrl {
+        authority: auth.as_str().to_string(),
+        connect: format!("{host}:{port}"),
+    })
+}
+
+impl Target {
+    pub fn new(
+        url: &str,
+        proxy: Option<&str>,
+        host: Option<&str>,
+        keepalive: bool,
+    ) -> Result<Target, TargetError> {
+        let dest = parse_http_url(url)?;
+        let proxy = proxy.map(parse_http_url).transpose()?;
+        let host_header = match host {
+            Some(h) if h.is_empty() || h.bytes().any(|b| b.is_ascii_control() || b == b' ') => {
+                return Err(TargetError::BadHost(h.to_string()));
+            }
+            Some(h) => h.to_string(),
+            None => dest.authority.clone(),
+        };
+        let via_proxy = proxy.is_some();
+        let build = |kind: RequestKind| {
+            // A proxy needs the absolute form to know where to forward (RFC 9112 3.2.2).
+            let target = if via_proxy {
+                format!("http://{}{}", dest.authority, kind.path())
+            } else {
+                kind.path().to_string()
+            };
+            let mut req = format!(
+                "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: loadtest/{}\r\nAccept: */*\r\n",
+                kind.method(),
+                target,
+                host_header,
+                env!("CARGO_PKG_VERSION"),
+            );
+            if kind.method() != http::Method::GET {
+                req.push_str("Content-Length: 0\r\n");
+            }
+            if !keepalive {
+                req.push_str("Connection: close\r\n");
+            }
+            req.push_str("\r\n");
+            Bytes::from(req)
+        };
+        let requests = RequestKind::ALL.map(build);
+        Ok(Target {
+            connect: proxy.map_or(dest.connect, |p| p.connect),
+            authority: dest.authority,
+            via_proxy,
+            requests,
+        })
+    }
+
+    /// The exact bytes of one request of this kind.
+    pub fn request(&self, kind: RequestKind) -> &Bytes {
+        let i = RequestKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or_default();
+        &self.requests[i]
+    }
+
+    /// The Death Star's authority (`host:port` as written in the URL).
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// `host:port` that connections go to (the proxy's when there is one).
+    pub fn connect_to(&self) -> &str {
+        &self.connect
+    }
+
+    pub fn via_proxy(&self) -> bool {
+        self.via_proxy
+    }
+
+    /// Resolve the connection address once, before the run: a Service name's ClusterIP does
+    /// not change during a run, and a per-request lookup would measure the resolver.
+    pub async fn resolve(&self) -> Result<SocketAddr, TargetError> {
+        let mut addrs = tokio::net::lookup_host(self.connect.as_str())
+            .await
+            .map_err(|source| TargetError::Resolve {
+                authority: self.connect.clone(),
+                source,
+            })?;
+        addrs
+            .next()
+            .ok_or_else(|| TargetError::NoAddress(self.connect.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_origin_form_requests() {
+        let t = Target::new("http://127.0.0.1:8080", None, None, true).unwrap();
+        assert_eq!(t.connect_to(), "127.0.0.1:8080");
+        let land = std::str::from_utf8(t.request(RequestKind::Land)).unwrap();
+        assert!(land.starts_with("POST /v1/request-landing HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
+        assert!(land.contains("Content-Length: 0\r\n"));
+        assert!(land.ends_with("\r\n\r\n"));
+        let info = std::str::from_utf8(t.request(RequestKind::Info)).unwrap();
+        assert!(info.starts_with("GET /v1 HTTP/1.1\r\n"));
+        assert!(!info.contains("Content-Length"));
+    }
+
+    #[test]
+    fn proxy_host_and_close() {
+        let t = Target::new(
+            "http://estrela-da-morte.default.svc.cluster.local/",
+            Some("http://127.0.0.1:9000"),
+            Some("deathstar.empire"),
+            false,
+        )
+        .unwrap();
+        assert_eq!(t.connect_to(), "127.0.0.1:9000");
+        let ex = std::str::from_utf8(t.request(RequestKind::Exhaust)).unwrap();
+        assert!(ex.starts_with(
+            "PUT http://estrela-da-morte.default.svc.cluster.local/v1/exhaust-port HTTP/1.1\r\n\
+             Host: deathstar.empire\r\n"
+        ));
+        assert!(ex.contains("Connection: close\r\n"));
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_load() {
+        assert!(matches!(
+            Target::new("https://x", None, None, true),
+            Err(TargetError::NotHttp(_))
+        ));
+        assert!(matches!(
+            Target::new("http://x/v1", None, None, true),
+            Err(TargetError::HasPath(_))
+        ));
+        assert!(matches!(
+            Target::new("http://x", None, Some("a b"), true),
+            Err(TargetError::BadHost(_))
+        ));
+    }
+}

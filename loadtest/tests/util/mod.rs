@@ -1,0 +1,186 @@
+//! Shared test harness: the `loadtest` binary run as a process with a temp dir for `--json`,
+//! a failure message that shows the command and both outputs, and small local servers on
+//! 127.0.0.1:0 standing in for Cilium's L7 proxy, a dropping policy, and a stalling server.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// Cilium's Envoy denial, byte for byte (DESIGN.md).
+pub const ENVOY_403: &[u8] = b"HTTP/1.1 403 Forbidden\r\ncontent-length: 15\r\ncontent-type: text/plain\r\ndate: Thu, 26 Nov 2026 05:00:00 GMT\r\nserver: envoy\r\n\r\nAccess denied\r\n";
+pub const LANDED_200: &[u8] =
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 12\r\n\r\nShip landed\n";
+
+pub struct Run {
+    pub cmd: String,
+    pub out: Output,
+    pub json: Option<serde_json::Value>,
+    pub wall: Duration,
+    _dir: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    pub fn describe(&self) -> String {
+        format!(
+            "command: {}\nstatus: {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.cmd,
+            self.out.status.code(),
+            self.stdout(),
+            self.stderr()
+        )
+    }
+    /// Assert the exit code, printing everything on failure.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.out.status.code(), Some(code), "{}", self.describe());
+        self
+    }
+    pub fn json(&self) -> &serde_json::Value {
+        self.json
+            .as_ref()
+            .unwrap_or_else(|| panic!("no --json report\n{}", self.describe()))
+    }
+    /// Count of an outcome in the JSON report (0 when absent).
+    pub fn outcome(&self, name: &str) -> u64 {
+        self.json()["outcomes"][name]["count"].as_u64().unwrap_or(0)
+    }
+}
+
+/// Run the binary with these arguments plus `--json <tmp>`; blocking (call from spawn_blocking
+/// inside async tests).
+pub fn loadtest(args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let json_path: PathBuf = dir.path().join("report.json");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadtest"));
+    cmd.args(args).arg("--json").arg(&json_path);
+    let shown = format!("loadtest {} --json {}", args.join(" "), json_path.display());
+    let t0 = std::time::Instant::now();
+    let out = cmd.output().unwrap();
+    let wall = t0.elapsed();
+    let json = std::fs::read(&json_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    Run {
+        cmd: shown,
+        out,
+        json,
+        wall,
+        _dir: dir,
+    }
+}
+
+pub async fn loadtest_async(args: Vec<String>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        loadtest(&a)
+    })
+    .await
+    .unwrap()
+}
+
+/// What a stub saw of one request: its head, as text.
+pub type Head = String;
+
+/// A tiny HTTP/1.1 server: reads request heads (our requests have no body) and writes what
+/// `answer` returns, keeping the connection open.
+pub async fn stub(answer: impl Fn(&Head) -> Vec<u8> + Send + Sync + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(serve_conn(stream, move |h| {
+                let a = answer(h);
+                async move { a }
+            }));
+        }
+    });
+    url
+}
+
+async fn serve_conn<F, Fut>(mut stream: TcpStream, answer: F)
+where
+    F: Fn(&Head) -> Fut,
+    Fut: std::future::Future<Output = Vec<u8>>,
+{
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let Ok(n) = stream.read(&mut chunk).await else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            buf.drain(..end + 4);
+            let resp = answer(&head).await;
+            if stream.write_all(&resp).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// A listener that accepts connections and never answers: a dropped packet, seen from a client.
+pub async fn black_hole() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    url
+}
+
+/// A server answering 200 `Ship landed\n` that, at its `after`-th request, stops answering
+/// anything for `stall`, then answers everything held.
+pub async fn stalls_once(after: u64, stall: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(AtomicU64::new(0));
+    let until: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            let until = until.clone();
+            tokio::spawn(serve_conn(stream, move |_| {
+                let seen = seen.clone();
+                let until = until.clone();
+                async move {
+                    let n = seen.fetch_add(1, Ordering::SeqCst);
+                    let held = {
+                        let mut u = until.lock().await;
+                        if n == after {
+                            *u = Some(Instant::now() + stall);
+                        }
+                        *u
+                    };
+                    if let Some(t) = held {
+                        tokio::time::sleep_until(t).await;
+                    }
+                    LANDED_200.to_vec()
+                }
+            }));
+        }
+    });
+    url
+}
