@@ -48,7 +48,10 @@ fn exhaust_port_explodes_with_status_2_after_the_delay() {
 #[test]
 fn explosions_off_keeps_serving() {
     // The env var switch, as a manifest would set it.
-    let mut daemon = Daemon::start(&["--explode-after", "200ms"], &[("NO_EXPLOSIONS", "true")]);
+    let mut daemon = Daemon::start(
+        &["--explode-after", "200ms", "--access-log"],
+        &[("NO_EXPLOSIONS", "true")],
+    );
     for _ in 0..2 {
         let answer = get_blocking(daemon.demo, "PUT", "/v1/exhaust-port", "").unwrap();
         assert_eq!(status_of(&answer), 503);
@@ -64,6 +67,17 @@ fn explosions_off_keeps_serving() {
         status_of(&get_blocking(daemon.admin, "GET", "/readyz", "").unwrap()),
         200
     );
+    // --access-log: one line a request, with the raw path and the status.
+    let wanted = r#""path":"/v1/request-landing","status":200"#;
+    let deadline = Instant::now() + IO_LIMIT;
+    while !daemon.log_text().contains(wanted) {
+        assert!(
+            Instant::now() < deadline,
+            "no access log line: {}",
+            daemon.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     if daemon.sigterm() {
         let status = daemon.wait(IO_LIMIT).expect("no exit after SIGTERM");
         assert_eq!(status.code(), Some(0));
