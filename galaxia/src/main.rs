@@ -28,7 +28,11 @@ fn main() -> ExitCode {
 /// Logs go to stderr so that stdout stays the verb's output (tables, JSON).
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // A running galaxy's ships and replicas log every request at info: keep them to warnings
+        // unless RUST_LOG asks for more, so that `up` and `tutorial` stay readable.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,frota::patrol=warn,estrela_da_morte=warn")
+        });
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Human => false,

@@ -29,3 +29,12 @@ pub const CONTROL_REQUEST: Duration = Duration::from_secs(10);
 
 /// How long `galaxia up` waits for every pod to be ready before it says so and keeps going.
 pub const READY_WAIT: Duration = Duration::from_secs(30);
+
+/// How often a replica's readiness is probed. The kubelet's period is seconds; on loopback a probe
+/// costs microseconds, and a short period takes an exploding replica out of its Service before it
+/// dies, so that no request is sent to a dead port.
+pub const READINESS_PERIOD: Duration = Duration::from_millis(100);
+/// A probe with no answer this quickly fails (the replica is on this machine).
+pub const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
+/// Consecutive failed probes that make a replica not ready.
+pub const READINESS_FAILURES: u32 = 2;

@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
-use super::config::{RESTART_BACKOFF_CAP, RESTART_BACKOFF_RESET};
+use super::config::{
+    READINESS_FAILURES, READINESS_PERIOD, READINESS_TIMEOUT, RESTART_BACKOFF_CAP, RESTART_BACKOFF_RESET,
+};
 use super::{Options, Phase, Shared, bind_loopback};
 
 /// How one run of the container ended.
@@ -150,13 +152,60 @@ async fn run_once(
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;
     };
-    match estrela_da_morte::run(demo, admin, config, stop).await {
+    let server = estrela_da_morte::run(demo, admin, config, stop);
+    let probe = readiness_probe(shared, pod, admin_addr);
+    let ended = tokio::select! {
+        r = server => r,
+        never = probe => match never {},
+    };
+    match ended {
         Ok(estrela_da_morte::Exit::Shutdown) => ContainerExit::Shutdown,
         Ok(estrela_da_morte::Exit::Exploded) => {
             ContainerExit::Crashed("exploded (exit status 2)".into())
         }
         Err(e) => ContainerExit::Crashed(format!("{e}")),
     }
+}
+
+/// The kubelet's readiness probe, tighter: `GET /readyz` on the admin port every
+/// [`READINESS_PERIOD`]. The station fails readiness the moment its exhaust port is hit, so the
+/// Service stops sending it traffic before it explodes, as a real Service would after a probe.
+async fn readiness_probe(
+    shared: &Arc<Shared>,
+    pod: usize,
+    admin: std::net::SocketAddr,
+) -> std::convert::Infallible {
+    let p = &shared.pods[pod];
+    let mut failures = 0u32;
+    loop {
+        tokio::time::sleep(READINESS_PERIOD).await;
+        // Like the kubelet's failureThreshold: one slow probe on a loaded machine is not enough.
+        failures = if probe_once(admin).await { 0 } else { failures + 1 };
+        let ready = failures < READINESS_FAILURES;
+        p.update(|s| {
+            if s.phase == Phase::Running {
+                s.ready = ready;
+            }
+        });
+    }
+}
+
+async fn probe_once(admin: std::net::SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let attempt = async {
+        let mut s = tokio::net::TcpStream::connect(admin).await.ok()?;
+        s.write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await
+            .ok()?;
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).await.ok()?;
+        Some(head.starts_with(b"HTTP/1.") && &head[9..12] == b"200")
+    };
+    tokio::time::timeout(READINESS_TIMEOUT, attempt)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -1,0 +1,153 @@
+//! The harness of the galaxy tests: `galaxia up` as a child process with a private discovery file
+//! (so that parallel tests never meet), the verbs run against it, and failure messages that show
+//! the command, its status, stdout and stderr, and the galaxy's own log.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const SVC: &str = "estrela-da-morte.default.svc.cluster.local";
+pub const PANIC: &str = "Panic: deathstar exploded\n\ngoroutine 1 [running]:\nmain.HandleGarbage(0x2080c3f50, 0x2, 0x4, 0x425c0, 0x5, 0xa)\n        /code/src/github.com/empire/deathstar/\n        temp/main.go:9 +0x64\nmain.main()\n        /code/src/github.com/empire/deathstar/\n        temp/main.go:5 +0x85\n";
+
+/// Long enough for a loaded 2-core CI machine; only reached when something is broken.
+pub const MUST_HAPPEN: Duration = Duration::from_secs(90);
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_galaxia")
+}
+
+/// A `galaxia up` child; killed when dropped.
+pub struct Galaxy {
+    child: Child,
+    pub dir: tempfile::TempDir,
+}
+
+impl Galaxy {
+    /// `galaxia up -f FILES --no-patrol EXTRA...` from the repository root; waits until every pod
+    /// is ready.
+    pub fn up(files: &[&str], extra: &[&str]) -> Galaxy {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut cmd = Command::new(bin());
+        cmd.current_dir(repo_root())
+            .arg("up")
+            .arg("--control-file")
+            .arg(dir.path().join("control.json"));
+        for f in files {
+            cmd.arg("-f").arg(f);
+        }
+        cmd.args(extra)
+            .env("GALAXIA_LOG_FORMAT", "human")
+            .env_remove("GALAXIA_CONTROL_FILE")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.path().join("up.out")).expect("up.out"))
+            .stderr(std::fs::File::create(dir.path().join("up.err")).expect("up.err"));
+        let child = cmd.spawn().expect("spawn galaxia up");
+        let mut g = Galaxy { child, dir };
+        g.wait_ready();
+        g
+    }
+
+    pub fn control_file(&self) -> PathBuf {
+        self.dir.path().join("control.json")
+    }
+
+    fn log(&self) -> String {
+        let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
+        format!("--- galaxia up stdout ---\n{}\n--- galaxia up stderr ---\n{}", read("up.out"), read("up.err"))
+    }
+
+    fn wait_ready(&mut self) {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("galaxia up exited early with {status}\n{}", self.log());
+            }
+            if self.control_file().exists() {
+                let out = self.run(&["get", "pods", "-o", "json"]);
+                if out.status.success() {
+                    let pods: Vec<serde_json::Value> =
+                        serde_json::from_slice(&out.stdout).expect("pods json");
+                    if !pods.is_empty() && pods.iter().all(|p| p["ready"] == true) {
+                        return;
+                    }
+                }
+            }
+            assert!(start.elapsed() < MUST_HAPPEN, "the galaxy never got ready\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Run `galaxia ARGS` against this galaxy.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(bin())
+            .current_dir(repo_root())
+            .args(args)
+            .env("GALAXIA_CONTROL_FILE", self.control_file())
+            .env("GALAXIA_LOG_FORMAT", "human")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run galaxia")
+    }
+
+    /// Run and require success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{}\n{}", describe(args, &out), self.log());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `exec POD -- curl ARGS`, with the built-in curl or the system's.
+    pub fn curl(&self, builtin: bool, pod: &str, args: &[&str]) -> Output {
+        let mut v = vec!["exec"];
+        if builtin {
+            v.push("--builtin-curl");
+        }
+        v.extend([pod, "--", "curl"]);
+        v.extend(args);
+        self.run(&v)
+    }
+
+    pub fn pods(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.ok(&["get", "pods", "-o", "json"])).expect("pods json")
+    }
+}
+
+impl Drop for Galaxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The command, its status, stdout and stderr, for assertion messages.
+pub fn describe(args: &[&str], out: &Output) -> String {
+    format!(
+        "galaxia {}\nstatus: {}\nstdout: {:?}\nstderr: {:?}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Debian's curl, when installed.
+pub fn system_curl() -> Option<PathBuf> {
+    let p = PathBuf::from("/usr/bin/curl");
+    p.is_file().then_some(p)
+}
+
+/// Poll until `f` holds.
+pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < MUST_HAPPEN, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
