@@ -2,6 +2,7 @@
 //! its counts per outcome equal what the server's /metrics counted, `--requests N` sends exactly
 //! N, and a weighted mix holds its proportions on a large run. Also the library API with live
 //! Prometheus counters scraped during a run.
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
 mod util;
 

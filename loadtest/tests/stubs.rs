@@ -1,6 +1,7 @@
 //! `loadtest` as a process against small local servers on 127.0.0.1: Cilium's L7 denial, a
 //! dropping policy (a listener that never answers), a proxy, and a server that stalls once
 //! (the open model must show the stall in its percentiles).
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
 mod util;
 

@@ -1,7 +1,7 @@
 //! Shared test harness: the `loadtest` binary run as a process with a temp dir for `--json`,
 //! a failure message that shows the command and both outputs, and small local servers on
 //! 127.0.0.1:0 standing in for Cilium's L7 proxy, a dropping policy, and a stalling server.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
