@@ -51,6 +51,8 @@ pub enum PatrolError {
     Rate(f64),
     #[error("the jitter must be between 0 and 1, got {0}")]
     Jitter(f64),
+    #[error("the summary interval must be above 0")]
+    ReportEvery,
 }
 
 /// Requests counted by outcome.
@@ -106,6 +108,9 @@ pub async fn run(
     }
     if !(0.0..=1.0).contains(&config.jitter) {
         return Err(PatrolError::Jitter(config.jitter));
+    }
+    if config.report_every == Some(Duration::ZERO) {
+        return Err(PatrolError::ReportEvery);
     }
     let client = Client::new(config.client.clone())?;
     let id = client.identity().clone();
