@@ -126,20 +126,25 @@ pub async fn run(
     drop(admin);
 
     if !due(explode_at) {
+        // Drain over: finish what is in flight, bounded by the grace period.
         phase.send_replace(Phase::Closing);
-        let exploded = tokio::select! {
-            () = phase.closed() => false,
+        tokio::select! {
+            () = phase.closed() => {}
             () = sleep(config.grace) => {
                 tracing::warn!(grace = ?config.grace, "connections still busy after the grace period: cut");
-                false
             }
-            () = sleep_until(explode_at.unwrap_or_else(|| Instant::now() + FAR_AWAY)) => true,
-        };
-        if !exploded {
-            phase.send_replace(Phase::Dead);
-            let _ = timeout(CUT_WAIT, phase.closed()).await;
-            tracing::info!("shutdown complete");
-            return Ok(Exit::Shutdown);
+            () = sleep_until(explode_at.unwrap_or_else(|| Instant::now() + FAR_AWAY)) => {}
+        }
+        match explode_at {
+            // An explosion that began before the end of the drain still happens, as upstream's
+            // dying process would exit 2 whatever else was going on.
+            Some(at) => sleep_until(at).await,
+            None => {
+                phase.send_replace(Phase::Dead);
+                let _ = timeout(CUT_WAIT, phase.closed()).await;
+                tracing::info!("shutdown complete");
+                return Ok(Exit::Shutdown);
+            }
         }
     }
     phase.send_replace(Phase::Dead);

@@ -178,3 +178,28 @@ fn help_explains_drain() {
     );
     assert!(help.contains("[env: NO_EXPLOSIONS="), "{help}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_explosion_during_the_drain_still_explodes() {
+    let mut station = Station::start(Config {
+        no_explosions: false,
+        explode_after: Duration::from_millis(300),
+        drain: Duration::from_secs(2),
+        ..test_config()
+    })
+    .await;
+    station.trigger_stop();
+    let demo = station.demo;
+    let answer =
+        tokio::task::spawn_blocking(move || get_blocking(demo, "PUT", "/v1/exhaust-port", ""))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(status_of(&answer), 503);
+    let exit = tokio::time::timeout(IO_LIMIT, station.task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(exit, Exit::Exploded);
+}

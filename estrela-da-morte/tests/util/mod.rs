@@ -54,6 +54,13 @@ impl Station {
         }
     }
 
+    /// Fires the shutdown trigger without waiting for the end.
+    pub fn trigger_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     pub async fn stop(mut self) -> Exit {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
