@@ -172,7 +172,12 @@ async fn patrol_accounts_every_request_and_stops_on_sigterm() {
             (Some("caca-tie-test"), Some("imperio"), Some("caca-tie"))
         );
     }
-    assert!(summaries.len() >= 2);
+    // Periodic summaries are cumulative: never down, never above the final one.
+    let totals: Vec<u64> = summaries
+        .iter()
+        .map(|s| s["total"].as_u64().unwrap())
+        .collect();
+    assert!(totals.windows(2).all(|w| w[0] <= w[1]), "{totals:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,5 +210,86 @@ async fn curl_front_end_by_subcommand_and_by_name() {
         .await
         .unwrap();
     assert_eq!(o.status.code(), Some(28));
+    ds.stop().await;
+}
+
+/// Reads the patrol's JSON log lines until `until` holds for the lines so far.
+async fn read_until(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    seen: &mut Vec<serde_json::Value>,
+    until: impl Fn(&[serde_json::Value]) -> bool,
+) {
+    while !until(seen) {
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("patrol logs within 10 s")
+            .unwrap()
+            .expect("the patrol process is still running");
+        seen.push(serde_json::from_str(&line).unwrap());
+    }
+}
+
+fn outcomes(seen: &[serde_json::Value], names: &[&str]) -> usize {
+    seen.iter()
+        .filter(|v| v["message"] == "request")
+        .filter(|v| names.iter().any(|n| v["outcome"] == *n))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patrol_outlives_a_death_star_restart() {
+    let mut ds = util::death_star().await;
+    let addr = ds.addr;
+    let mut child = ship(&[
+        "--target",
+        &ds.url(),
+        "--timeout",
+        "500ms",
+        "--rate",
+        "40",
+        "--no-admin",
+    ])
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    read_until(&mut lines, &mut seen, |s| outcomes(s, &["landed"]) >= 3).await;
+    ds.stop().await;
+    read_until(&mut lines, &mut seen, |s| {
+        outcomes(s, &["refused", "reset"]) >= 3
+    })
+    .await;
+    let landed_before = outcomes(&seen, &["landed"]);
+    let listener = loop {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => break l,
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    let mut ds = util::death_star_on(listener).await;
+    read_until(&mut lines, &mut seen, |s| {
+        outcomes(s, &["landed"]) >= landed_before + 3
+    })
+    .await;
+    assert!(child.try_wait().unwrap().is_none(), "the ship exited");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        seen.push(serde_json::from_str(&line).unwrap());
+    }
+    assert_eq!(child.wait().await.unwrap().code(), Some(0));
+    let last = seen
+        .iter()
+        .rev()
+        .find(|v| v["message"] == "summary")
+        .unwrap();
+    assert_eq!(
+        last["total"].as_u64(),
+        Some(seen.iter().filter(|v| v["message"] == "request").count() as u64),
+        "{last}"
+    );
     ds.stop().await;
 }

@@ -62,6 +62,9 @@ pub fn exit_code(outcome: Outcome) -> i32 {
 struct Cli {
     #[command(flatten)]
     common: Common,
+    /// Patrol flags work without the `patrol` word, as a container's args give them.
+    #[command(flatten)]
+    patrol: PatrolArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -214,15 +217,7 @@ pub fn main(identity: Identity, args: Vec<OsString>) -> i32 {
             return exit::FAILURE;
         }
     };
-    let command = cli.command.unwrap_or_else(|| {
-        Command::Patrol(
-            PatrolArgs::from_arg_matches(
-                &PatrolArgs::augment_args(clap::Command::new("patrol"))
-                    .get_matches_from(["patrol"]),
-            )
-            .unwrap_or_else(|_| unreachable_defaults()),
-        )
-    });
+    let command = cli.command.unwrap_or(Command::Patrol(cli.patrol));
     match command {
         Command::Land => runtime.block_on(once(client, RequestKind::Land)),
         Command::Exhaust => runtime.block_on(once(client, RequestKind::Exhaust)),
@@ -236,19 +231,6 @@ pub fn main(identity: Identity, args: Vec<OsString>) -> i32 {
             init_logs(cli.common.log_format);
             runtime.block_on(run_patrol(client, p))
         }
-    }
-}
-
-/// The patrol defaults, should reading them from the environment fail.
-fn unreachable_defaults() -> PatrolArgs {
-    PatrolArgs {
-        rate: 1.0,
-        mix: Mix::default(),
-        jitter: 0.2,
-        report_every: Duration::from_secs(10),
-        admin_port: 9090,
-        admin_host: IpAddr::from([0, 0, 0, 0]),
-        no_admin: false,
     }
 }
 
