@@ -540,9 +540,18 @@ fn build(o: &Opts, target: HttpTarget, proxy: Option<HttpTarget>) -> Result<Outg
             continue;
         };
         let (name, value) = (name.trim().to_string(), value.trim().to_string());
-        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
         custom.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-        if !value.is_empty() {
+        // A default header keeps its place (`Host:` stays first) with the new value.
+        if let Some(i) = headers
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(&name))
+        {
+            if value.is_empty() {
+                headers.remove(i);
+            } else {
+                headers[i] = (name, value);
+            }
+        } else if !value.is_empty() {
             custom.push((name, value));
         }
     }
