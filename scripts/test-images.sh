@@ -16,8 +16,12 @@ cd "$root"
 # shellcheck source=SCRIPTDIR/../k8s/env.sh
 source k8s/env.sh
 
-run_args=(--runtime "${PODMAN_RUNTIME:-runc}" --ulimit nofile=20000:20000 --ulimit nproc=4096:4096
-    --network host)
+# The pods' restricted security context, as podman flags: read-only root, no capabilities, no
+# privilege escalation (the images' USER is the numeric 65532).
+secure=(--read-only --cap-drop ALL --security-opt no-new-privileges)
+base_args=(--runtime "${PODMAN_RUNTIME:-runc}" --ulimit nofile=20000:20000 --ulimit nproc=4096:4096
+    "${secure[@]}")
+run_args=("${base_args[@]}" --network host)
 failures=0
 containers=()
 tmp="$(mktemp -d)"
@@ -139,6 +143,40 @@ if [[ "$code" == 503 && "$status" == 2 ]]; then
     pass "exhaust port: 503, then exit status 2"
 else
     fail "exhaust port: HTTP $code, exit status $status"
+fi
+
+echo "== the Death Star as its pod runs it: port 80, uid 65532, no capabilities"
+# Its own network namespace with nothing but loopback (--network none), the default command (port
+# 80 on every address of that namespace), and the sysctl of k8s/starwars.yml; a ship joins the
+# namespace to land. Without the sysctl the bind must fail, which is why the manifest sets it.
+pod="jornada-test-pod-$$"
+containers+=("$pod")
+if podman run -d --name "$pod" "${base_args[@]}" --network none \
+    --sysctl net.ipv4.ip_unprivileged_port_start=80 "$(ref estrela-da-morte)" >/dev/null; then
+    out=""
+    for ((i = 0; i < 50; i++)); do
+        out="$(podman run --rm "${base_args[@]}" --network "container:$pod" "$(ref caca-tie)" \
+            curl -s -XPOST http://127.0.0.1/v1/request-landing 2>&1 || true)"
+        if [[ "$out" == "Ship landed" ]]; then break; fi
+        sleep 0.2
+    done
+    if [[ "$out" == "Ship landed" ]]; then
+        pass "port 80 as uid 65532 with net.ipv4.ip_unprivileged_port_start=80: Ship landed"
+    else
+        podman logs "$pod" 2>&1 | tail -n 5
+        fail "port 80 with the sysctl: '$out'"
+    fi
+else
+    fail "podman run --network none --sysctl ... estrela-da-morte failed"
+fi
+podman rm -f -t 0 "$pod" >/dev/null 2>&1 || true
+if podman run --rm "${base_args[@]}" --network none "$(ref estrela-da-morte)" >"$tmp/nosysctl.log" 2>&1; then
+    fail "without the sysctl the Death Star bound port 80: the manifest's sysctl may be unneeded"
+elif grep -q 'Permission denied' "$tmp/nosysctl.log"; then
+    pass "without the sysctl, port 80 is refused to uid 65532 (why k8s/starwars.yml sets it)"
+else
+    tail -n 5 "$tmp/nosysctl.log"
+    fail "without the sysctl the Death Star failed for another reason"
 fi
 
 echo "== docker-archive for kind load image-archive"

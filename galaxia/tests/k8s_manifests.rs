@@ -454,6 +454,14 @@ fn pods_carry_the_production_settings() {
                     .any(|s| s.name == "net.ipv4.ip_unprivileged_port_start" && s.value == "80"),
                 "uid 65532 without capabilities binds port 80 thanks to this sysctl"
             );
+            // SIGKILL must not cut the drain (new connections while endpoints are withdrawn) nor
+            // the grace given to requests in flight.
+            let drain = estrela_da_morte::config::DEFAULT_DRAIN + estrela_da_morte::config::DEFAULT_GRACE;
+            let grace = spec.termination_grace_period_seconds.expect("checked above");
+            assert!(
+                u64::try_from(grace).expect("positive") > drain.as_secs(),
+                "terminationGracePeriodSeconds {grace} must exceed drain + grace {drain:?}"
+            );
             let spread = spec.topology_spread_constraints.unwrap_or_default();
             assert!(spread.iter().any(|c| c.topology_key == "kubernetes.io/hostname"));
         }
@@ -528,4 +536,33 @@ fn kustomization_lists_existing_files_and_renders() {
         let reference = format!("image: jornada/{image}:{version}");
         assert!(rendered.contains(&reference), "rendered manifests lack {reference}");
     }
+}
+
+/// galaxia reads these very files for the local tutorial: they must load without a single problem,
+/// the policies through its strict CiliumNetworkPolicy model.
+#[test]
+fn galaxia_loads_every_manifest() {
+    for name in k8s_files() {
+        if !(name.ends_with(".yml") || name.ends_with(".yaml")) || name == "kustomization.yaml" {
+            continue;
+        }
+        let path = repo().join("k8s").join(&name);
+        let manifests = galaxia::manifest::load_paths(&[&path])
+            .unwrap_or_else(|e| panic!("k8s/{name}: {:#?}", e.0));
+        if name.starts_with("politica_") {
+            assert_eq!(manifests.policies().len(), 1, "k8s/{name}");
+        }
+        if name == "starwars.yml" {
+            assert_eq!(manifests.pods().len(), 4, "two Death Stars and two ships");
+            assert_eq!(manifests.services().len(), 1);
+        }
+    }
+}
+
+#[test]
+fn a_misspelt_policy_field_is_rejected() {
+    let good = read("k8s/politica_l7.yml");
+    assert!(galaxia::manifest::load_str(&good, "politica_l7.yml").is_ok());
+    let bad = good.replace("toPorts:", "toPortz:");
+    assert!(galaxia::manifest::load_str(&bad, "bad.yml").is_err(), "toPortz must not pass");
 }
