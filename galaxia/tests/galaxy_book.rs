@@ -20,7 +20,11 @@ fn book_commands(builtin: bool) {
         let out = g.curl(builtin, pod, &["-s", "-XPOST", &land]);
         expect(&[pod, "land"], &out, 0, b"Ship landed\n");
     }
-    for host in ["estrela-da-morte", "estrela-da-morte.default", "estrela-da-morte.default.svc"] {
+    for host in [
+        "estrela-da-morte",
+        "estrela-da-morte.default",
+        "estrela-da-morte.default.svc",
+    ] {
         let url = format!("http://{host}/v1/request-landing");
         let out = g.curl(builtin, "caca-tie", &["-s", "-XPOST", &url]);
         expect(&["caca-tie", &url], &out, 0, b"Ship landed\n");
@@ -32,7 +36,12 @@ fn book_commands(builtin: bool) {
         "ciliumnetworkpolicy.cilium.io/regra1 created\n"
     );
     let again = g.run(&["create", "-f", "k8s/politica_l4.yml"]);
-    assert_eq!(again.status.code(), Some(1), "{}", describe(&["create again"], &again));
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "{}",
+        describe(&["create again"], &again)
+    );
     assert_eq!(
         String::from_utf8_lossy(&again.stderr),
         "Error from server (AlreadyExists): ciliumnetworkpolicies.cilium.io \"regra1\" already exists\n"
@@ -64,18 +73,34 @@ fn book_commands(builtin: bool) {
     let out = g.curl(builtin, "caca-tie", &["-s", "-i", "-XPUT", &exhaust]);
     let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 403 forbidden\r\n"), "{head}");
-    for h in ["content-length: 15\r\n", "content-type: text/plain\r\n", "server: envoy\r\n", "date: "] {
+    for h in [
+        "content-length: 15\r\n",
+        "content-type: text/plain\r\n",
+        "server: envoy\r\n",
+        "date: ",
+    ] {
         assert!(head.contains(h), "missing {h:?} in {head}");
     }
 
     let described = g.ok(&["describe", "cnp", "regra1"]);
-    assert!(described.starts_with("Name:         regra1\nNamespace:    default\n"), "{described}");
+    assert!(
+        described.starts_with("Name:         regra1\nNamespace:    default\n"),
+        "{described}"
+    );
     assert!(described.contains("/v1/request-landing"), "{described}");
 
     let drops = g.ok(&["observe", "--verdict", "DROPPED", "--last", "1000"]);
-    assert!(drops.contains(&format!("http-request DROPPED (HTTP/1.1 PUT http://{exhaust})")), "{drops}");
+    assert!(
+        drops.contains(&format!(
+            "http-request DROPPED (HTTP/1.1 PUT http://{exhaust})"
+        )),
+        "{drops}"
+    );
     assert!(drops.contains("default/asa-x:"), "{drops}");
-    assert!(drops.contains("Policy denied DROPPED (TCP Flags: SYN)"), "{drops}");
+    assert!(
+        drops.contains("Policy denied DROPPED (TCP Flags: SYN)"),
+        "{drops}"
+    );
     let json = g.ok(&["observe", "--pod", "asa-x", "-o", "json", "--last", "1000"]);
     for line in json.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("a flow per line");
@@ -87,7 +112,10 @@ fn book_commands(builtin: bool) {
         g.ok(&["delete", "cnp", "regra1"]),
         "ciliumnetworkpolicy.cilium.io \"regra1\" deleted\n"
     );
-    assert_eq!(g.ok(&["get", "cnp"]), "No resources found in default namespace.\n");
+    assert_eq!(
+        g.ok(&["get", "cnp"]),
+        "No resources found in default namespace.\n"
+    );
     let gone = g.run(&["delete", "-f", "k8s/politica_l7.yml"]);
     assert_eq!(gone.status.code(), Some(1));
     assert_eq!(
@@ -123,10 +151,23 @@ fn get_and_describe_pods_and_services() {
     }
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 4, "{pods}");
-    assert_eq!(rows.iter().filter(|r| r.starts_with("estrela-da-morte-")).count(), 2, "{pods}");
-    assert!(rows.iter().all(|r| r.contains(" 1/1 ") && r.contains(" Running ")), "{pods}");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.starts_with("estrela-da-morte-"))
+            .count(),
+        2,
+        "{pods}"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(" 1/1 ") && r.contains(" Running ")),
+        "{pods}"
+    );
     let svc = g.ok(&["get", "svc"]);
-    assert!(svc.contains("estrela-da-morte   ClusterIP   80/TCP"), "{svc}");
+    assert!(
+        svc.contains("estrela-da-morte   ClusterIP   80/TCP"),
+        "{svc}"
+    );
     let one = g.ok(&["get", "pods", "caca-tie"]);
     assert_eq!(one.lines().count(), 2, "{one}");
     let missing = g.run(&["get", "pods", "nope"]);
@@ -138,9 +179,17 @@ fn get_and_describe_pods_and_services() {
     let described = g.ok(&["describe", "pods", "asa-x"]);
     assert!(described.contains("org=alianca"), "{described}");
     let refused = g.run(&["apply", "-f", "k8s/starwars.yml"]);
-    assert_eq!(refused.status.code(), Some(1), "{}", describe(&["apply starwars"], &refused));
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        describe(&["apply starwars"], &refused)
+    );
     let empty = g.ok(&["observe"]);
-    assert_eq!(empty, "No flows yet: is traffic going through the galaxy?\n");
+    assert_eq!(
+        empty,
+        "No flows yet: is traffic going through the galaxy?\n"
+    );
 }
 
 #[test]
@@ -154,5 +203,8 @@ fn verbs_without_a_galaxy_say_so() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no galaxy is running") && err.contains("galaxia up"), "{err}");
+    assert!(
+        err.contains("no galaxy is running") && err.contains("galaxia up"),
+        "{err}"
+    );
 }

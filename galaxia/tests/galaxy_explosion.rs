@@ -10,7 +10,13 @@ use galaxy_util::{Galaxy, PANIC, SVC, describe, eventually};
 fn an_exploded_replica_restarts_while_the_other_keeps_landing() {
     let g = Galaxy::up(
         &["k8s/starwars.yml"],
-        &["--no-patrol", "--explode-after", "1s", "--restart-backoff", "1s"],
+        &[
+            "--no-patrol",
+            "--explode-after",
+            "1s",
+            "--restart-backoff",
+            "1s",
+        ],
     );
     let restarts = |g: &Galaxy| -> u64 {
         g.pods()
@@ -21,7 +27,12 @@ fn an_exploded_replica_restarts_while_the_other_keeps_landing() {
     assert_eq!(restarts(&g), 0);
     let exhaust = format!("{SVC}/v1/exhaust-port");
     let out = g.curl(true, "caca-tie", &["-s", "-XPUT", &exhaust]);
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&["exhaust"], &out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        describe(&["exhaust"], &out)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), PANIC);
 
     // Land until the exploded replica is back; every landing must get through.
@@ -29,11 +40,19 @@ fn an_exploded_replica_restarts_while_the_other_keeps_landing() {
     let mut landings = 0;
     eventually("the exploded replica restarts and is ready again", || {
         let out = g.curl(true, "caca-tie", &["-s", "-m", "10", "-XPOST", &land]);
-        assert_eq!(out.stdout, b"Ship landed\n", "{}", describe(&["land"], &out));
+        assert_eq!(
+            out.stdout,
+            b"Ship landed\n",
+            "{}",
+            describe(&["land"], &out)
+        );
         landings += 1;
         restarts(&g) >= 1 && g.pods().iter().all(|p| p["ready"] == true)
     });
     assert!(landings > 0);
     let table = g.ok(&["get", "pods"]);
-    assert!(table.contains("   1 ("), "RESTARTS shows the restart: {table}");
+    assert!(
+        table.contains("   1 ("),
+        "RESTARTS shows the restart: {table}"
+    );
 }

@@ -14,8 +14,13 @@ use tokio::time::Instant;
 const MUST_HAPPEN: Duration = Duration::from_secs(90);
 
 fn repo_file(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(name)
 }
+
+/// One request: the ship, when it started, what it asked, what it got.
+type Sent = (String, Instant, RequestKind, Outcome);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
@@ -44,29 +49,45 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
         patrol_timeout: Duration::from_secs(1),
         ..Options::default()
     };
-    let running = galaxia::control::launch(galaxia::galaxy::engine::blueprint(&manifests), options.clone())
-        .await
-        .expect("start the galaxy");
+    let running = galaxia::control::launch(
+        galaxia::galaxy::engine::blueprint(&manifests),
+        options.clone(),
+    )
+    .await
+    .expect("start the galaxy");
     let shared = running.galaxy.shared.clone();
-    assert!(running.galaxy.wait_ready(MUST_HAPPEN).await.is_empty(), "pods never ready");
+    assert!(
+        running.galaxy.wait_ready(MUST_HAPPEN).await.is_empty(),
+        "pods never ready"
+    );
 
     // Each ship sends land and info requests back to back, recording when each started.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let log: Arc<Mutex<Vec<(String, Instant, RequestKind, Outcome)>>> = Arc::default();
+    let log: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let mut senders = Vec::new();
     for name in ["caca-tie", "asa-x"] {
         let idx = shared.pod_index(name).expect("ship pod");
-        let client = frota::Client::new(ship::client_config(&shared, idx, &options)).expect("client");
+        let client =
+            frota::Client::new(ship::client_config(&shared, idx, &options)).expect("client");
         let log = log.clone();
         let mut stop = stop_rx.clone();
         senders.push(tokio::spawn(async move {
             let mut n = 0u32;
             while !*stop.borrow_and_update() {
-                let kind = if n % 3 == 2 { RequestKind::Info } else { RequestKind::Land };
+                let kind = if n % 3 == 2 {
+                    RequestKind::Info
+                } else {
+                    RequestKind::Land
+                };
                 n += 1;
                 let started = Instant::now();
                 let reply = client.send(kind).await;
-                log.lock().unwrap().push((name.to_string(), started, kind, reply.outcome));
+                log.lock().expect("log lock").push((
+                    name.to_string(),
+                    started,
+                    kind,
+                    reply.outcome,
+                ));
                 // Paced so that every flow of the run stays in the flow log's ring buffer.
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -79,11 +100,15 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
     let mut changes = vec![(Phase::Open, Instant::now())];
     let hold = Duration::from_millis(3500);
     tokio::time::sleep(hold).await;
-    let r = policies.apply(&l4, "politica_l4.yml", ApplyMode::Create).expect("create l4");
+    let r = policies
+        .apply(&l4, "politica_l4.yml", ApplyMode::Create)
+        .expect("create l4");
     assert!(r[0].ok && r[0].line.ends_with("created"), "{r:?}");
     changes.push((Phase::L4, Instant::now()));
     tokio::time::sleep(hold).await;
-    let r = policies.apply(&l7, "politica_l7.yml", ApplyMode::Apply).expect("apply l7");
+    let r = policies
+        .apply(&l7, "politica_l7.yml", ApplyMode::Apply)
+        .expect("apply l7");
     assert!(r[0].ok && r[0].line.ends_with("configured"), "{r:?}");
     changes.push((Phase::L7, Instant::now()));
     tokio::time::sleep(hold).await;
@@ -96,7 +121,7 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
         s.await.expect("sender");
     }
 
-    let log = log.lock().unwrap().clone();
+    let log = log.lock().expect("log lock").clone();
     let phase_at = |t: Instant| {
         changes
             .iter()
@@ -109,7 +134,9 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
     let mut strict: BTreeMap<(String, Phase), u32> = BTreeMap::new();
     for (ship, started, kind, outcome) in &log {
         let phase = phase_at(*started);
-        let boundary = changes.iter().any(|(_, at)| *at > *started && at.duration_since(*started) < Duration::from_millis(1200));
+        let boundary = changes.iter().any(|(_, at)| {
+            *at > *started && at.duration_since(*started) < Duration::from_millis(1200)
+        });
         if boundary {
             continue;
         }
@@ -140,13 +167,20 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
         }
         assert_eq!(by_outcome.values().sum::<usize>(), sent);
         assert!(
-            by_outcome.keys().all(|o| matches!(o, Outcome::Landed | Outcome::Denied | Outcome::Dropped)),
+            by_outcome
+                .keys()
+                .all(|o| matches!(o, Outcome::Landed | Outcome::Denied | Outcome::Dropped)),
             "{ship}: unexpected outcomes {by_outcome:?}"
         );
         let request_flows = flows
             .iter()
             .filter(|f| f.source.pod == ship)
-            .filter(|f| matches!(f.kind, FlowKind::PolicyDenied | FlowKind::HttpRequest { .. }))
+            .filter(|f| {
+                matches!(
+                    f.kind,
+                    FlowKind::PolicyDenied | FlowKind::HttpRequest { .. }
+                )
+            })
             .count();
         assert_eq!(request_flows, sent, "{ship}: flows vs requests sent");
     }

@@ -21,11 +21,23 @@ fn the_tutorial_passes() {
         "tutorial failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
         out.status
     );
-    assert!(stdout.contains("Tutorial complete: every step behaved as the book says."), "{stdout}");
+    assert!(
+        stdout.contains("Tutorial complete: every step behaved as the book says."),
+        "{stdout}"
+    );
     assert!(!stdout.contains("FAILED"), "{stdout}");
-    for step in ["Both ships land", "L3/L4 policy", "The exhaust port", "L7 policy", "Cleanup"] {
+    for step in [
+        "Both ships land",
+        "L3/L4 policy",
+        "The exhaust port",
+        "L7 policy",
+        "Cleanup",
+    ] {
         assert!(stdout.contains(step), "missing step {step}: {stdout}");
     }
     assert!(stdout.contains("Access denied"), "{stdout}");
-    assert!(stdout.contains("ciliumnetworkpolicy.cilium.io/regra1 configured"), "{stdout}");
+    assert!(
+        stdout.contains("ciliumnetworkpolicy.cilium.io/regra1 configured"),
+        "{stdout}"
+    );
 }

@@ -74,7 +74,10 @@ pub fn read_sources(files: &[PathBuf]) -> Result<Vec<(String, String)>, Error> {
             continue;
         }
         let read_err = |e: std::io::Error| {
-            Error::Usage(format!("the path \"{}\" does not exist or cannot be read: {e}", f.display()))
+            Error::Usage(format!(
+                "the path \"{}\" does not exist or cannot be read: {e}",
+                f.display()
+            ))
         };
         if f.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(f)

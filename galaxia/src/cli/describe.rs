@@ -46,7 +46,11 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
             let created = crate::flows::hubble_time(p.created_ms);
             writeln!(out, "Name:         {}", p.name)?;
             writeln!(out, "Namespace:    {}", p.namespace)?;
-            writeln!(out, "Labels:       {}", map_or_none(&o["metadata"]["labels"]))?;
+            writeln!(
+                out,
+                "Labels:       {}",
+                map_or_none(&o["metadata"]["labels"])
+            )?;
             writeln!(
                 out,
                 "Annotations:  {}",
@@ -69,7 +73,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
         Resource::Pods => {
             let pods: Vec<PodView> = rt.block_on(control.get("/v1/pods")).map_err(verb)?;
             let Some(p) = pods.iter().find(|p| p.name == args.name) else {
-                eprintln!("Error from server (NotFound): pods \"{}\" not found", args.name);
+                eprintln!(
+                    "Error from server (NotFound): pods \"{}\" not found",
+                    args.name
+                );
                 return Err(Error::Reported(1));
             };
             writeln!(out, "Name:          {}", p.name)?;
@@ -107,14 +114,23 @@ fn title(key: &str) -> String {
     out
 }
 
-fn render(out: &mut dyn Write, key: &str, v: &serde_json::Value, depth: usize) -> Result<(), Error> {
+fn render(
+    out: &mut dyn Write,
+    key: &str,
+    v: &serde_json::Value,
+    depth: usize,
+) -> Result<(), Error> {
     let pad = "  ".repeat(depth);
     match v {
         serde_json::Value::Object(m) => {
             writeln!(out, "{pad}{key}:")?;
             for (k, v) in m {
                 // Label keys are data, not field names: keep them as written.
-                let shown = if key == "Match Labels" { k.clone() } else { title(k) };
+                let shown = if key == "Match Labels" {
+                    k.clone()
+                } else {
+                    title(k)
+                };
                 render(out, &shown, v, depth + 1)?;
             }
         }

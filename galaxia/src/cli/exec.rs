@@ -67,7 +67,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
         };
         let mut stdout = Vec::new();
         let mut stderr = std::io::stderr();
-        let code = rt.block_on(frota::curl::run(rest.to_vec(), &lookup, &mut stdout, &mut stderr));
+        let code = rt.block_on(frota::curl::run(
+            rest.to_vec(),
+            &lookup,
+            &mut stdout,
+            &mut stderr,
+        ));
         out.write_all(&stdout)?;
         code
     } else {
@@ -120,10 +125,7 @@ fn spawn(
         Ok(c) => c,
         Err(e) => {
             // kubectl's wording for a command the container does not have.
-            eprintln!(
-                "error: exec: \"{}\": {e}",
-                program.to_string_lossy()
-            );
+            eprintln!("error: exec: \"{}\": {e}", program.to_string_lossy());
             return Ok(127);
         }
     };

@@ -32,6 +32,10 @@ pub struct Args {
     /// A patrol request with no answer after this long counts as dropped.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub patrol_timeout: Duration,
+    /// `POD=HOST`: also open a loopback port where plain (origin-form) requests go to HOST with
+    /// POD's identity and under its policies (for wrk, browsers, anything without proxy support).
+    #[arg(long, value_name = "POD=HOST")]
+    pub forward: Vec<String>,
     #[command(flatten)]
     pub control: ControlArgs,
 }
@@ -72,6 +76,18 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
             },
         )
         .map_err(|e| verb_err("announcing the galaxy", e))?;
+        let mut forwards = Vec::new();
+        for f in &args.forward {
+            let Some((pod, host)) = f.split_once('=') else {
+                return Err(Error::Usage(format!("--forward wants POD=HOST, got {f:?}")));
+            };
+            let addr = running
+                .galaxy
+                .forward(pod, host, running.shutdown_signal())
+                .await
+                .map_err(|e| verb_err("opening a port-forward", e))?;
+            forwards.push(format!("  port-forward {pod} -> {host} on http://{addr}"));
+        }
         let waiting = running.galaxy.wait_ready(config::READY_WAIT).await;
         for name in &waiting {
             tracing::warn!(pod = %name, "pod not ready yet");
@@ -79,6 +95,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
         writeln!(out, "galaxia is up: {} pods, control API on {} (discovery file {}).", running.galaxy.shared.pods.len(), running.addr, path.display())?;
         for p in &running.galaxy.shared.pods {
             writeln!(out, "  pod {:<40} egress proxy http://{}", p.spec.name, p.egress)?;
+        }
+        for f in &forwards {
+            writeln!(out, "{f}")?;
         }
         writeln!(out, "Try: galaxia get pods; galaxia exec caca-tie -- curl -s -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing")?;
         writeln!(out, "Ctrl-C stops it.")?;

@@ -71,7 +71,8 @@ impl Control {
         body: &B,
     ) -> Result<T, ControlError> {
         let bytes = serde_json::to_vec(body).map_err(ControlError::Decode)?;
-        self.call(http::Method::POST, path, Bytes::from(bytes)).await
+        self.call(http::Method::POST, path, Bytes::from(bytes))
+            .await
     }
 
     async fn call<T: DeserializeOwned>(

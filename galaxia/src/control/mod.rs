@@ -145,6 +145,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// A receiver of the galaxy's stop signal, for things started next to it (port-forwards).
+    pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
     /// Stop every pod, proxy and the control API.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
@@ -164,12 +169,13 @@ pub async fn launch(
 ) -> Result<Running, crate::galaxy::StartError> {
     let (stop, rx) = tokio::sync::watch::channel(false);
     let galaxy = crate::galaxy::Galaxy::start(blueprint, options, rx.clone()).await?;
-    let listener = crate::galaxy::bind_loopback()
-        .await
-        .map_err(|source| crate::galaxy::StartError::Bind {
-            what: "the control API".into(),
-            source,
-        })?;
+    let listener =
+        crate::galaxy::bind_loopback()
+            .await
+            .map_err(|source| crate::galaxy::StartError::Bind {
+                what: "the control API".into(),
+                source,
+            })?;
     let addr = listener
         .local_addr()
         .map_err(|source| crate::galaxy::StartError::Bind {

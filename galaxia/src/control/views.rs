@@ -100,11 +100,7 @@ pub fn pods(shared: &Shared) -> Vec<PodView> {
                 last_restart_ms: st.last_restart.map(ms),
                 created_ms: ms(p.created),
                 egress: format!("http://{}", p.egress),
-                ports: st
-                    .listen
-                    .iter()
-                    .map(|(k, v)| (*k, v.to_string()))
-                    .collect(),
+                ports: st.listen.iter().map(|(k, v)| (*k, v.to_string())).collect(),
             }
         })
         .collect()
@@ -117,7 +113,12 @@ pub fn services(shared: &Shared) -> Vec<ServiceView> {
         .map(|s| ServiceView {
             name: s.spec.name.clone(),
             namespace: s.spec.namespace.clone(),
-            ports: s.spec.ports.iter().map(|p| format!("{}/TCP", p.port)).collect(),
+            ports: s
+                .spec
+                .ports
+                .iter()
+                .map(|p| format!("{}/TCP", p.port))
+                .collect(),
             endpoints: s
                 .members
                 .iter()

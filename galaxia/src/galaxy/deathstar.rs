@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
 use super::config::{
-    READINESS_FAILURES, READINESS_PERIOD, READINESS_TIMEOUT, RESTART_BACKOFF_CAP, RESTART_BACKOFF_RESET,
+    READINESS_FAILURES, READINESS_PERIOD, READINESS_TIMEOUT, RESTART_BACKOFF_CAP,
+    RESTART_BACKOFF_RESET,
 };
 use super::{Options, Phase, Shared, bind_loopback};
 
@@ -108,7 +109,12 @@ async fn run_once(
         .ports
         .iter()
         .find(|c| c.name.as_deref() == Some("http"))
-        .or_else(|| p.spec.ports.iter().find(|c| c.name.as_deref() != Some("admin")))
+        .or_else(|| {
+            p.spec
+                .ports
+                .iter()
+                .find(|c| c.name.as_deref() != Some("admin"))
+        })
         .map_or(80, |c| c.port);
     let previous = p.state().listen.get(&demo_port).copied();
     let demo = match previous {
@@ -180,7 +186,11 @@ async fn readiness_probe(
     loop {
         tokio::time::sleep(READINESS_PERIOD).await;
         // Like the kubelet's failureThreshold: one slow probe on a loaded machine is not enough.
-        failures = if probe_once(admin).await { 0 } else { failures + 1 };
+        failures = if probe_once(admin).await {
+            0
+        } else {
+            failures + 1
+        };
         let ready = failures < READINESS_FAILURES;
         p.update(|s| {
             if s.phase == Phase::Running {

@@ -352,6 +352,8 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("no pod named {0}")]
+    UnknownPod(String),
     #[error("two pods are named {0}")]
     DuplicatePod(String),
 }
@@ -380,12 +382,10 @@ impl Galaxy {
             {
                 return Err(StartError::DuplicatePod(spec.name));
             }
-            let l = bind_loopback()
-                .await
-                .map_err(|source| StartError::Bind {
-                    what: format!("the egress proxy of pod {}", spec.name),
-                    source,
-                })?;
+            let l = bind_loopback().await.map_err(|source| StartError::Bind {
+                what: format!("the egress proxy of pod {}", spec.name),
+                source,
+            })?;
             let egress = l.local_addr().map_err(|source| StartError::Bind {
                 what: format!("the egress proxy of pod {}", spec.name),
                 source,
@@ -458,7 +458,12 @@ impl Galaxy {
                     ));
                 }
                 Role::Ship => {
-                    tokio::spawn(ship::run(shared.clone(), i, options.clone(), shutdown.clone()));
+                    tokio::spawn(ship::run(
+                        shared.clone(),
+                        i,
+                        options.clone(),
+                        shutdown.clone(),
+                    ));
                 }
             }
         }
@@ -485,6 +490,32 @@ impl Galaxy {
 }
 
 impl Galaxy {
+    /// Open a port-forward: a loopback port where origin-form requests (wrk, a browser) go to
+    /// `host` as if sent by pod `pod` through its egress proxy, under the same policies.
+    pub async fn forward(
+        &self,
+        pod: &str,
+        host: &str,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<SocketAddr, StartError> {
+        let i = self
+            .shared
+            .pod_index(pod)
+            .ok_or_else(|| StartError::UnknownPod(pod.to_string()))?;
+        let what = || format!("a port-forward for pod {pod}");
+        let l = bind_loopback().await.map_err(|source| StartError::Bind {
+            what: what(),
+            source,
+        })?;
+        let addr = l.local_addr().map_err(|source| StartError::Bind {
+            what: what(),
+            source,
+        })?;
+        let proxy = crate::proxy::Proxy::new(self.shared.clone()).with_fixed_host(host);
+        tokio::spawn(proxy.serve(i, l, shutdown));
+        Ok(addr)
+    }
+
     /// Wait until no Death Star replica is in another phase than `phase` (used at shutdown).
     pub async fn wait_phase(&self, phase: Phase, within: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + within;

@@ -166,7 +166,11 @@ impl PolicyStore {
                 }
                 (_, old) => {
                     let created_ms = old.map_or(now, |(o, _)| o.created_ms);
-                    let what = if old.is_some() { "configured" } else { "created" };
+                    let what = if old.is_some() {
+                        "configured"
+                    } else {
+                        "created"
+                    };
                     let r = line_ok(what);
                     let stored = StoredPolicy {
                         name: p.name.clone(),

@@ -30,7 +30,12 @@ pub fn client_config(shared: &Shared, pod: usize, options: &Options) -> ClientCo
 }
 
 /// Patrol until `shutdown` flips (or only mark the pod ready, with `--no-patrol`).
-pub async fn run(shared: Arc<Shared>, pod: usize, options: Options, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    shared: Arc<Shared>,
+    pod: usize,
+    options: Options,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let p = &shared.pods[pod];
     p.update(|s| {
         s.phase = Phase::Running;

@@ -25,7 +25,13 @@ pub async fn run(
             Ok((stream, peer)) => {
                 // Small requests and answers: do not let Nagle hold them back.
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(connection(proxy.clone(), pod, stream, peer, shutdown.clone()));
+                tokio::spawn(connection(
+                    proxy.clone(),
+                    pod,
+                    stream,
+                    peer,
+                    shutdown.clone(),
+                ));
             }
             Err(e) => {
                 // EMFILE and friends: back off a little instead of spinning.

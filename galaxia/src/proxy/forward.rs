@@ -73,7 +73,10 @@ impl Upstream {
         match format!("http://{addr}{path}").parse::<http::Uri>() {
             Ok(uri) => *req.uri_mut() = uri,
             Err(_) => {
-                return local_answer(StatusCode::BAD_REQUEST, "galaxia: bad request path\n".into());
+                return local_answer(
+                    StatusCode::BAD_REQUEST,
+                    "galaxia: bad request path\n".into(),
+                );
             }
         }
         strip_hop_by_hop(req.headers_mut());
@@ -82,9 +85,10 @@ impl Upstream {
                 let (mut parts, body) = resp.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
                 if via_envoy {
-                    parts
-                        .headers
-                        .insert(http::header::SERVER, http::HeaderValue::from_static("envoy"));
+                    parts.headers.insert(
+                        http::header::SERVER,
+                        http::HeaderValue::from_static("envoy"),
+                    );
                 }
                 Response::from_parts(parts, body.boxed())
             }
@@ -110,7 +114,11 @@ fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
         .map(|s| s.trim().to_ascii_lowercase())
         .filter(|s| !s.is_empty())
         .collect();
-    for name in HOP_BY_HOP.iter().copied().chain(listed.iter().map(String::as_str)) {
+    for name in HOP_BY_HOP
+        .iter()
+        .copied()
+        .chain(listed.iter().map(String::as_str))
+    {
         headers.remove(name);
     }
 }

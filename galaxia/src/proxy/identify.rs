@@ -47,28 +47,32 @@ pub fn local_answer(status: StatusCode, body: String) -> Response<ProxyBody> {
 }
 
 /// Read the destination from an absolute-form request (what a client sends to a proxy), or from the
-/// Host header of an origin-form one.
-pub fn target(req: &Request<Incoming>) -> Result<Target, Response<ProxyBody>> {
+/// Host header of an origin-form one; `fixed_host` (a port-forward) overrides both.
+pub fn target(
+    req: &Request<Incoming>,
+    fixed_host: Option<&str>,
+) -> Result<Target, Box<Response<ProxyBody>>> {
     let uri = req.uri();
     if req.method() == http::Method::CONNECT || uri.scheme_str().is_some_and(|s| s != "http") {
-        return Err(local_answer(
+        return Err(Box::new(local_answer(
             StatusCode::NOT_IMPLEMENTED,
             "galaxia: only plain http:// requests go through a pod's proxy\n".into(),
-        ));
+        )));
     }
-    let authority = match uri.authority() {
-        Some(a) => a.as_str().to_string(),
-        None => match req
+    let authority = match (fixed_host, uri.authority()) {
+        (Some(h), _) => h.to_string(),
+        (None, Some(a)) => a.as_str().to_string(),
+        (None, None) => match req
             .headers()
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
         {
             Some(h) => h.to_string(),
             None => {
-                return Err(local_answer(
+                return Err(Box::new(local_answer(
                     StatusCode::BAD_REQUEST,
                     "galaxia: the request names no host\n".into(),
-                ));
+                )));
             }
         },
     };
@@ -95,30 +99,32 @@ pub fn backend(
     shared: &Shared,
     target: &Target,
     from_ns: &str,
-) -> Result<(usize, u16, SocketAddr), Response<ProxyBody>> {
+) -> Result<(usize, u16, SocketAddr), Box<Response<ProxyBody>>> {
     let Some(dest) = shared.resolve(&target.host, target.port, from_ns) else {
         // What curl reports as "Could not resolve host" in a cluster.
-        return Err(local_answer(
+        return Err(Box::new(local_answer(
             StatusCode::BAD_GATEWAY,
             format!(
                 "galaxia: no Service or pod named {:?} in namespace {from_ns}\n",
                 target.host
             ),
-        ));
+        )));
     };
-    shared.pick(dest).map_err(|e| match e {
-        NoBackend::NoSuchPort => local_answer(
-            StatusCode::BAD_GATEWAY,
-            format!(
-                "galaxia: {} has no port {}\n",
-                target.host,
-                target.port.unwrap_or(80)
+    shared.pick(dest).map_err(|e| {
+        Box::new(match e {
+            NoBackend::NoSuchPort => local_answer(
+                StatusCode::BAD_GATEWAY,
+                format!(
+                    "galaxia: {} has no port {}\n",
+                    target.host,
+                    target.port.unwrap_or(80)
+                ),
             ),
-        ),
-        // Envoy's words when a Service has no ready endpoint.
-        NoBackend::NotReady => local_answer(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no healthy upstream".into(),
-        ),
+            // Envoy's words when a Service has no ready endpoint.
+            NoBackend::NotReady => local_answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no healthy upstream".into(),
+            ),
+        })
     })
 }

@@ -37,6 +37,8 @@ pub struct Held;
 pub struct Proxy {
     shared: Arc<Shared>,
     upstream: forward::Upstream,
+    /// For a port-forward listener: the host every origin-form request goes to (wrk, a browser).
+    fixed_host: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -50,7 +52,15 @@ impl Proxy {
         Proxy {
             shared,
             upstream: forward::Upstream::new(),
+            fixed_host: None,
         }
+    }
+
+    /// The same pod's egress path, for clients that cannot use a proxy: origin-form requests go
+    /// to `host` (a Service or pod name), still with the pod's identity and under its policies.
+    pub fn with_fixed_host(mut self, host: &str) -> Self {
+        self.fixed_host = Some(Arc::from(host));
+        self
     }
 
     /// Serve pod `pod`'s egress listener until `shutdown` flips.
@@ -73,13 +83,13 @@ impl Proxy {
     ) -> Result<Response<ProxyBody>, Held> {
         let shared = &self.shared;
         let src = &shared.pods[from].spec;
-        let target = match identify::target(&req) {
+        let target = match identify::target(&req, self.fixed_host.as_deref()) {
             Ok(t) => t,
-            Err(answer) => return Ok(answer),
+            Err(answer) => return Ok(*answer),
         };
         let (to, port, addr) = match identify::backend(shared, &target, &src.namespace) {
             Ok(b) => b,
-            Err(answer) => return Ok(answer),
+            Err(answer) => return Ok(*answer),
         };
         let source = FlowEndpoint {
             namespace: src.namespace.clone(),

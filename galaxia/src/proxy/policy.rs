@@ -54,7 +54,10 @@ pub fn access_denied() -> Response<ProxyBody> {
     *resp.status_mut() = StatusCode::FORBIDDEN;
     let h = resp.headers_mut();
     // Envoy's header order; hyper writes them as inserted.
-    h.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(body.len()));
+    h.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(body.len()),
+    );
     h.insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/plain"),
@@ -62,6 +65,9 @@ pub fn access_denied() -> Response<ProxyBody> {
     if let Ok(date) = http::HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now())) {
         h.insert(http::header::DATE, date);
     }
-    h.insert(http::header::SERVER, http::HeaderValue::from_static("envoy"));
+    h.insert(
+        http::header::SERVER,
+        http::HeaderValue::from_static("envoy"),
+    );
     resp
 }

@@ -104,7 +104,10 @@ impl<'o> Tutorial<'o> {
             "No livro: um cluster kind com Cilium. Aqui: a mesma starwars.yml, cada pod um processo leve no 127.0.0.1, cada um atrás do seu proxy de saída (a sua \"veth\"), onde as políticas do Cilium são aplicadas. Para o tutorial andar depressa, a Estrela da Morte explode 1 s após o ataque (no original, 2 s) e volta após 1 s de back-off (no Kubernetes, 10 s).",
             "In the book: a kind cluster with Cilium. Here: the same starwars.yml, each pod a light process on 127.0.0.1, each behind its own egress proxy (its \"veth\"), where Cilium's policies are enforced. To keep the tutorial moving, the Death Star explodes 1 s after the hit (upstream: 2 s) and comes back after a 1 s back-off (Kubernetes: 10 s).",
         ))?;
-        self.cmd("kubectl create -f starwars.yml", "galaxia up -f k8s/starwars.yml")?;
+        self.cmd(
+            "kubectl create -f starwars.yml",
+            "galaxia up -f k8s/starwars.yml",
+        )?;
         self.start()?;
         let ready = {
             let g = self.galaxy();
@@ -135,27 +138,40 @@ impl<'o> Tutorial<'o> {
         let landed = {
             let g = self.galaxy();
             wait_until(MUST_HAPPEN, || {
-                counts(&g, "caca-tie", Outcome::Landed) > 0 && counts(&g, "asa-x", Outcome::Landed) > 0
+                counts(&g, "caca-tie", Outcome::Landed) > 0
+                    && counts(&g, "asa-x", Outcome::Landed) > 0
             })
         };
         self.check(landed, "both ships' patrols land".into())?;
         self.traffic()?;
 
         // 3. L3/L4 policy.
-        self.header(l.t("Política L3/L4: só o Império pousa", "L3/L4 policy: only the Empire lands"))?;
+        self.header(l.t(
+            "Política L3/L4: só o Império pousa",
+            "L3/L4 policy: only the Empire lands",
+        ))?;
         self.say(l.t(
             "A regra1 só deixa pods com org=imperio chegarem à porta 80 da Estrela da Morte. Os pacotes da asa-X são descartados em silêncio: o curl fica pendurado (no livro, CTRL+C; aqui, -m 2).",
             "regra1 lets only pods with org=imperio reach the Death Star's port 80. The X-wing's packets are dropped silently: curl hangs (the book says CTRL+C; here, -m 2).",
         ))?;
         let before_drop = counts(&self.galaxy(), "asa-x", Outcome::Dropped);
-        self.policy("create", "politica_l4.yml", "ciliumnetworkpolicy.cilium.io/regra1 created\n")?;
+        self.policy(
+            "create",
+            "politica_l4.yml",
+            "ciliumnetworkpolicy.cilium.io/regra1 created\n",
+        )?;
         self.land("caca-tie", Expect::Landed)?;
         self.land("asa-x", Expect::Hangs)?;
         let dropped = {
             let g = self.galaxy();
-            wait_until(MUST_HAPPEN, || counts(&g, "asa-x", Outcome::Dropped) > before_drop)
+            wait_until(MUST_HAPPEN, || {
+                counts(&g, "asa-x", Outcome::Dropped) > before_drop
+            })
         };
-        self.check(dropped, "asa-x's patrol is dropped under regra1 (L4)".into())?;
+        self.check(
+            dropped,
+            "asa-x's patrol is dropped under regra1 (L4)".into(),
+        )?;
         self.cmd("kubectl get cnp", "galaxia get cnp")?;
         let listed = self.show_verb(|out, c| {
             crate::cli::get::run(
@@ -189,7 +205,10 @@ impl<'o> Tutorial<'o> {
                     || g.pods.iter().map(|p| p.state().restarts).sum::<u32>() > restarts_before
             })
         };
-        self.check(went_down, "a replica explodes and leaves the Service".into())?;
+        self.check(
+            went_down,
+            "a replica explodes and leaves the Service".into(),
+        )?;
         self.cmd("kubectl get pods", "galaxia get pods")?;
         self.show_pods()?;
         let back = {
@@ -199,10 +218,16 @@ impl<'o> Tutorial<'o> {
                     && g.pods.iter().map(|p| p.state().restarts).sum::<u32>() > restarts_before
             })
         };
-        self.check(back, "the exploded replica comes back, RESTARTS goes up".into())?;
+        self.check(
+            back,
+            "the exploded replica comes back, RESTARTS goes up".into(),
+        )?;
         self.show_pods()?;
         let kept_landing = counts(&self.galaxy(), "caca-tie", Outcome::Landed) > landed_before;
-        self.check(kept_landing, "caca-tie kept landing during the explosion".into())?;
+        self.check(
+            kept_landing,
+            "caca-tie kept landing during the explosion".into(),
+        )?;
         self.traffic()?;
 
         // 5. L7 policy.
@@ -211,7 +236,11 @@ impl<'o> Tutorial<'o> {
             "A nova regra1 acrescenta uma regra HTTP: o Império só pode fazer POST /v1/request-landing. O Envoy do Cilium responde 403 Access denied ao resto; a asa-X continua descartada.",
             "The new regra1 adds an HTTP rule: the Empire may only POST /v1/request-landing. Cilium's Envoy answers 403 Access denied to anything else; the X-wing is still dropped.",
         ))?;
-        self.policy("apply", "politica_l7.yml", "ciliumnetworkpolicy.cilium.io/regra1 configured\n")?;
+        self.policy(
+            "apply",
+            "politica_l7.yml",
+            "ciliumnetworkpolicy.cilium.io/regra1 configured\n",
+        )?;
         self.exhaust(Expect::Denied)?;
         self.land("caca-tie", Expect::Landed)?;
         self.land("asa-x", Expect::Hangs)?;
@@ -221,10 +250,17 @@ impl<'o> Tutorial<'o> {
             counts(&g, "asa-x", Outcome::Dropped),
         );
         let moving = wait_until(MUST_HAPPEN, || {
-            counts(&g, "caca-tie", Outcome::Landed) > tie0 && counts(&g, "asa-x", Outcome::Dropped) > x0
+            counts(&g, "caca-tie", Outcome::Landed) > tie0
+                && counts(&g, "asa-x", Outcome::Dropped) > x0
         });
-        self.check(moving, "under regra1 (L7) caca-tie's patrol lands and asa-x's is dropped".into())?;
-        self.cmd("hubble observe --verdict DROPPED", "galaxia observe --verdict DROPPED --last 4")?;
+        self.check(
+            moving,
+            "under regra1 (L7) caca-tie's patrol lands and asa-x's is dropped".into(),
+        )?;
+        self.cmd(
+            "hubble observe --verdict DROPPED",
+            "galaxia observe --verdict DROPPED --last 4",
+        )?;
         let flows = self.show_verb(|out, c| {
             crate::cli::observe::run(
                 crate::cli::observe::Args {
@@ -270,7 +306,9 @@ impl<'o> Tutorial<'o> {
             "delete cnp regra1".into(),
         )?;
         let g = self.galaxy();
-        let free = wait_until(MUST_HAPPEN, || counts(&g, "asa-x", Outcome::Landed) > x_landed);
+        let free = wait_until(MUST_HAPPEN, || {
+            counts(&g, "asa-x", Outcome::Landed) > x_landed
+        });
         self.check(free, "without regra1 asa-x's patrol lands again".into())?;
         self.traffic()?;
         self.cmd("kind delete cluster", "Ctrl-C (galaxia up)")?;
@@ -379,7 +417,10 @@ impl<'o> Tutorial<'o> {
 
     /// `create`/`apply -f` of one of the book's policy files, expecting kubectl's line.
     fn policy(&mut self, verb: &str, file: &str, expect: &str) -> Result<(), Error> {
-        self.cmd(&format!("kubectl {verb} -f {file}"), &format!("galaxia {verb} -f k8s/{file}"))?;
+        self.cmd(
+            &format!("kubectl {verb} -f {file}"),
+            &format!("galaxia {verb} -f k8s/{file}"),
+        )?;
         let path = self.dir.join(file);
         let apply = verb == "apply";
         let text = self.show_verb(|out, c| {
@@ -390,7 +431,10 @@ impl<'o> Tutorial<'o> {
                 crate::cli::create::run(crate::cli::create::Args { files, control: c }, out)
             }
         })?;
-        self.check(text == expect, format!("{verb} prints {:?}", expect.trim_end()))
+        self.check(
+            text == expect,
+            format!("{verb} prints {:?}", expect.trim_end()),
+        )
     }
 
     /// `exec POD -- curl ...` through the built-in curl; returns (exit code, stdout).
@@ -451,7 +495,13 @@ impl<'o> Tutorial<'o> {
         self.report_curl("caca-tie", expect, code, &body)
     }
 
-    fn report_curl(&mut self, pod: &str, expect: Expect, code: i32, body: &[u8]) -> Result<(), Error> {
+    fn report_curl(
+        &mut self,
+        pod: &str,
+        expect: Expect,
+        code: i32,
+        body: &[u8],
+    ) -> Result<(), Error> {
         let text = String::from_utf8_lossy(body);
         for line in text.lines() {
             writeln!(self.out, "    {line}")?;
@@ -470,7 +520,10 @@ impl<'o> Tutorial<'o> {
                         "(no answer: curl gave up after 2 s, exit code 28)"
                     )
                 )?;
-                (code == 28 && body.is_empty(), format!("{pod} hangs (curl exit 28)"))
+                (
+                    code == 28 && body.is_empty(),
+                    format!("{pod} hangs (curl exit 28)"),
+                )
             }
             Expect::Exploded => (
                 code == 0 && body == estrela_da_morte::wire::EXHAUST_PORT_PANIC,

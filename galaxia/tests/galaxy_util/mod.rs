@@ -60,7 +60,11 @@ impl Galaxy {
 
     fn log(&self) -> String {
         let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
-        format!("--- galaxia up stdout ---\n{}\n--- galaxia up stderr ---\n{}", read("up.out"), read("up.err"))
+        format!(
+            "--- galaxia up stdout ---\n{}\n--- galaxia up stderr ---\n{}",
+            read("up.out"),
+            read("up.err")
+        )
     }
 
     fn wait_ready(&mut self) {
@@ -79,7 +83,11 @@ impl Galaxy {
                     }
                 }
             }
-            assert!(start.elapsed() < MUST_HAPPEN, "the galaxy never got ready\n{}", self.log());
+            assert!(
+                start.elapsed() < MUST_HAPPEN,
+                "the galaxy never got ready\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -99,7 +107,12 @@ impl Galaxy {
     /// Run and require success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "{}\n{}", describe(args, &out), self.log());
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            describe(args, &out),
+            self.log()
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
