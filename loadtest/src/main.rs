@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     let plan = match args.plan() {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("loadtest: {e}");
+            eprintln!("loadtest: {:#}", anyhow::Error::from(e));
             return ExitCode::from(EXIT_USAGE);
         }
     };

@@ -11,7 +11,7 @@ use http::Uri;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("{url:?} is not a URL: {source}")]
+    #[error("{url:?} is not a URL")]
     BadUrl {
         url: String,
         source: http::uri::InvalidUri,
@@ -24,7 +24,7 @@ pub enum TargetError {
     HasPath(String),
     #[error("--host {0:?} is not a valid Host header value")]
     BadHost(String),
-    #[error("cannot resolve {authority}: {source}")]
+    #[error("cannot resolve {authority}")]
     Resolve {
         authority: String,
         source: std::io::Error,
