@@ -281,8 +281,13 @@ fn parse(args: &[String]) -> Result<Result<Opts, ReadError>, UsageError> {
                 Flag::Head => o.head = true,
                 Flag::Verbose => o.verbose = true,
                 Flag::Output => o.output = Some(value),
-                Flag::MaxTime => o.max_time = Some(seconds(&name, &value)?),
-                Flag::ConnectTimeout => o.connect_timeout = Some(seconds(&name, &value)?),
+                // As in curl, 0 means no limit.
+                Flag::MaxTime => {
+                    o.max_time = Some(seconds(&name, &value)?).filter(|d| !d.is_zero())
+                }
+                Flag::ConnectTimeout => {
+                    o.connect_timeout = Some(seconds(&name, &value)?).filter(|d| !d.is_zero())
+                }
                 Flag::Fail => o.fail = true,
                 Flag::WriteOut => o.write_out = Some(value),
                 Flag::Proxy => o.proxy = Some(value),
@@ -729,6 +734,7 @@ mod tests {
         let o = p(&["-d", "a=1", "--data-raw", "@b", "-m1", "u"]).unwrap();
         assert_eq!(o.data.as_deref(), Some(&b"a=1&@b"[..]));
         assert_eq!(o.max_time, Some(Duration::from_secs(1)));
+        assert_eq!(p(&["-m", "0", "u"]).unwrap().max_time, None);
     }
 
     #[test]
