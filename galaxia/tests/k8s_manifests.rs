@@ -71,7 +71,12 @@ struct Objects {
 fn k8s_files() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(repo().join("k8s"))
         .expect("k8s/ exists")
-        .map(|e| e.expect("k8s/ is readable").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("k8s/ is readable")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     names.sort();
     names
@@ -113,10 +118,15 @@ fn load_objects() -> Objects {
 /// check against Cilium's CRD is in scripts/test-manifests.sh.
 fn check_cnp_shape(rel: &str, doc: &Value) {
     let keys = |v: &Value| -> Vec<String> {
-        v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+        v.as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
     };
     for key in keys(doc) {
-        assert!(["apiVersion", "kind", "metadata", "spec"].contains(&key.as_str()), "{rel}: {key}");
+        assert!(
+            ["apiVersion", "kind", "metadata", "spec"].contains(&key.as_str()),
+            "{rel}: {key}"
+        );
     }
     let spec = &doc["spec"];
     for key in keys(spec) {
@@ -125,8 +135,14 @@ fn check_cnp_shape(rel: &str, doc: &Value) {
             "{rel}: spec.{key} is not used by the book's policies"
         );
     }
-    assert!(spec["description"].is_string(), "{rel}: description belongs inside spec");
-    assert!(doc.get("description").is_none(), "{rel}: description belongs inside spec");
+    assert!(
+        spec["description"].is_string(),
+        "{rel}: description belongs inside spec"
+    );
+    assert!(
+        doc.get("description").is_none(),
+        "{rel}: description belongs inside spec"
+    );
     let _: LabelSelector = serde_json::from_value(spec["endpointSelector"].clone())
         .unwrap_or_else(|e| panic!("{rel}: endpointSelector: {e}"));
 }
@@ -137,7 +153,10 @@ fn labels_of_pod(pod: &Pod) -> Labels {
 
 /// Matches a Kubernetes label selector; the manifests here use matchLabels only.
 fn selects(selector: &LabelSelector, labels: &Labels) -> bool {
-    assert!(selector.match_expressions.is_none(), "extend this matcher for matchExpressions");
+    assert!(
+        selector.match_expressions.is_none(),
+        "extend this matcher for matchExpressions"
+    );
     selector
         .match_labels
         .iter()
@@ -158,13 +177,20 @@ fn pods_of(objects: &Objects) -> Vec<(String, Labels)> {
     for d in &objects.deployments {
         let name = d.metadata.name.clone().unwrap_or_default();
         let spec = d.spec.as_ref().expect("Deployment has a spec");
-        let labels = spec.template.metadata.as_ref().and_then(|m| m.labels.clone());
+        let labels = spec
+            .template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.labels.clone());
         for i in 0..spec.replicas.unwrap_or(1) {
             pods.push((format!("{name}-{i}"), labels.clone().unwrap_or_default()));
         }
     }
     for p in &objects.pods {
-        pods.push((p.metadata.name.clone().unwrap_or_default(), labels_of_pod(p)));
+        pods.push((
+            p.metadata.name.clone().unwrap_or_default(),
+            labels_of_pod(p),
+        ));
     }
     pods
 }
@@ -188,14 +214,21 @@ fn every_file_in_k8s_is_known_and_parses() {
     let policies: Vec<&str> = objects.policies.iter().map(|(f, _)| f.as_str()).collect();
     assert_eq!(
         policies,
-        ["politica_l4.yml", "politica_l7.yml", "politica_visibilidade.yml"]
+        [
+            "politica_l4.yml",
+            "politica_l7.yml",
+            "politica_visibilidade.yml"
+        ]
     );
     for name in k8s_files() {
         let known = name.ends_with(".yml")
             || name.ends_with(".yaml")
             || name.ends_with(".sh")
             || name.ends_with(".md");
-        assert!(known, "k8s/{name}: what is this file? teach this test about it");
+        assert!(
+            known,
+            "k8s/{name}: what is this file? teach this test about it"
+        );
     }
 }
 
@@ -204,17 +237,30 @@ fn the_books_names_and_labels() {
     let objects = load_objects();
     let service = &objects.services[0];
     assert_eq!(service.metadata.name.as_deref(), Some("estrela-da-morte"));
-    let label = |m: &Option<Labels>| m.as_ref().and_then(|l| l.get("app.kubernetes.io/name")).cloned();
-    assert_eq!(label(&service.metadata.labels).as_deref(), Some("estrela-da-morte"));
+    let label = |m: &Option<Labels>| {
+        m.as_ref()
+            .and_then(|l| l.get("app.kubernetes.io/name"))
+            .cloned()
+    };
+    assert_eq!(
+        label(&service.metadata.labels).as_deref(),
+        Some("estrela-da-morte")
+    );
     let spec = service.spec.as_ref().expect("Service has a spec");
     assert_eq!(spec.type_.as_deref(), Some("ClusterIP"));
     let ports = spec.ports.as_ref().expect("Service has ports");
     assert_eq!(ports.len(), 1);
     assert_eq!(ports[0].port, 80);
-    assert_eq!(ports[0].target_port, Some(IntOrString::String("http".into())));
+    assert_eq!(
+        ports[0].target_port,
+        Some(IntOrString::String("http".into()))
+    );
 
     let deployment = &objects.deployments[0];
-    assert_eq!(deployment.metadata.name.as_deref(), Some("estrela-da-morte"));
+    assert_eq!(
+        deployment.metadata.name.as_deref(),
+        Some("estrela-da-morte")
+    );
     assert_eq!(deployment.spec.as_ref().and_then(|s| s.replicas), Some(2));
 
     for (name, org) in [("caca-tie", "imperio"), ("asa-x", "alianca")] {
@@ -225,11 +271,21 @@ fn the_books_names_and_labels() {
             .unwrap_or_else(|| panic!("Pod {name} missing"));
         let labels = labels_of_pod(pod);
         assert_eq!(labels.get("org").map(String::as_str), Some(org), "{name}");
-        assert_eq!(labels.get("class").map(String::as_str), Some(name), "{name}");
-        assert_eq!(labels.get("app.kubernetes.io/name").map(String::as_str), Some(name));
+        assert_eq!(
+            labels.get("class").map(String::as_str),
+            Some(name),
+            "{name}"
+        );
+        assert_eq!(
+            labels.get("app.kubernetes.io/name").map(String::as_str),
+            Some(name)
+        );
         let containers = &pod.spec.as_ref().expect("Pod has a spec").containers;
         assert_eq!(containers.len(), 1);
-        assert_eq!(containers[0].name, "nave", "{name}: the book's container name");
+        assert_eq!(
+            containers[0].name, "nave",
+            "{name}: the book's container name"
+        );
     }
 }
 
@@ -239,7 +295,10 @@ fn selectors_pick_exactly_the_intended_pods() {
     let pods = pods_of(&objects);
     assert_eq!(pods.len(), 4);
 
-    let service = objects.services[0].spec.as_ref().and_then(|s| s.selector.clone());
+    let service = objects.services[0]
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.clone());
     let service = selector_from(&service.expect("Service has a selector"));
     assert_eq!(names_selected(&service, &pods), DEATH_STARS);
 
@@ -256,28 +315,46 @@ fn selectors_pick_exactly_the_intended_pods() {
         assert_eq!(names_selected(&selector, &pods), DEATH_STARS);
     }
 
-    let pdb = objects.pdbs[0].spec.as_ref().and_then(|s| s.selector.clone());
-    assert_eq!(names_selected(&pdb.expect("PDB selector"), &pods), DEATH_STARS);
+    let pdb = objects.pdbs[0]
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.clone());
+    assert_eq!(
+        names_selected(&pdb.expect("PDB selector"), &pods),
+        DEATH_STARS
+    );
 
     for (file, policy) in &objects.policies {
         let spec = &policy["spec"];
         let target: LabelSelector =
             serde_json::from_value(spec["endpointSelector"].clone()).expect("checked");
         assert_eq!(names_selected(&target, &pods), DEATH_STARS, "{file}");
-        let ingress = spec["ingress"].as_array().expect("policies have ingress rules");
+        let ingress = spec["ingress"]
+            .as_array()
+            .expect("policies have ingress rules");
         assert_eq!(ingress.len(), 1, "{file}");
         let rule = &ingress[0];
         let ports = &rule["toPorts"][0]["ports"];
-        assert_eq!(ports, &serde_json::json!([{"port": "80", "protocol": "TCP"}]), "{file}");
+        assert_eq!(
+            ports,
+            &serde_json::json!([{"port": "80", "protocol": "TCP"}]),
+            "{file}"
+        );
         if file == "politica_visibilidade.yml" {
             assert_eq!(rule["fromEntities"], serde_json::json!(["all"]));
-            assert_eq!(rule["toPorts"][0]["rules"], serde_json::json!({"http": [{}]}));
+            assert_eq!(
+                rule["toPorts"][0]["rules"],
+                serde_json::json!({"http": [{}]})
+            );
             continue;
         }
         assert_eq!(policy["metadata"]["name"], "regra1", "{file}");
         let peers: Vec<LabelSelector> =
             serde_json::from_value(rule["fromEndpoints"].clone()).expect("fromEndpoints");
-        let mut allowed: Vec<String> = peers.iter().flat_map(|s| names_selected(s, &pods)).collect();
+        let mut allowed: Vec<String> = peers
+            .iter()
+            .flat_map(|s| names_selected(s, &pods))
+            .collect();
         allowed.sort();
         assert_eq!(
             allowed,
@@ -316,7 +393,13 @@ fn dockerfile_targets() -> Vec<String> {
 /// The value `k8s/env.sh` gives a variable when the environment does not set it.
 fn env_sh(var: &str) -> Option<String> {
     let script = format!(". k8s/env.sh && printf %s \"${var}\"");
-    match Command::new("bash").arg("-c").arg(&script).current_dir(repo()).env_clear().output() {
+    match Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(repo())
+        .env_clear()
+        .output()
+    {
         Ok(out) => {
             assert!(out.status.success(), "sourcing k8s/env.sh failed: {out:?}");
             Some(String::from_utf8(out.stdout).expect("env.sh prints text"))
@@ -332,14 +415,23 @@ fn all_containers(objects: &Objects) -> Vec<(String, Container)> {
     let mut specs: Vec<(String, PodSpec)> = Vec::new();
     for d in &objects.deployments {
         let spec = d.spec.as_ref().and_then(|s| s.template.spec.clone());
-        specs.push((d.metadata.name.clone().unwrap_or_default(), spec.expect("pod spec")));
+        specs.push((
+            d.metadata.name.clone().unwrap_or_default(),
+            spec.expect("pod spec"),
+        ));
     }
     for p in &objects.pods {
-        specs.push((p.metadata.name.clone().unwrap_or_default(), p.spec.clone().expect("spec")));
+        specs.push((
+            p.metadata.name.clone().unwrap_or_default(),
+            p.spec.clone().expect("spec"),
+        ));
     }
     for j in &objects.jobs {
         let spec = j.spec.as_ref().and_then(|s| s.template.spec.clone());
-        specs.push((j.metadata.name.clone().unwrap_or_default(), spec.expect("pod spec")));
+        specs.push((
+            j.metadata.name.clone().unwrap_or_default(),
+            spec.expect("pod spec"),
+        ));
     }
     specs
         .into_iter()
@@ -350,37 +442,65 @@ fn all_containers(objects: &Objects) -> Vec<(String, Container)> {
 #[test]
 fn images_are_dockerfile_targets_with_the_one_tag() {
     let targets = dockerfile_targets();
-    assert_eq!(targets, ["estrela-da-morte", "caca-tie", "asa-x", "loadtest"]);
+    assert_eq!(
+        targets,
+        ["estrela-da-morte", "caca-tie", "asa-x", "loadtest"]
+    );
     let version = env!("CARGO_PKG_VERSION");
 
     if let Some(tag) = env_sh("IMAGE_TAG") {
-        assert_eq!(tag, version, "k8s/env.sh IMAGE_TAG is the workspace version");
+        assert_eq!(
+            tag, version,
+            "k8s/env.sh IMAGE_TAG is the workspace version"
+        );
     }
     if let Some(repo) = env_sh("IMAGE_REPO") {
         assert_eq!(repo, "jornada");
     }
 
     let kustomization = documents("k8s/kustomization.yaml").remove(0);
-    let images = kustomization["images"].as_array().expect("kustomization sets images");
+    let images = kustomization["images"]
+        .as_array()
+        .expect("kustomization sets images");
     let mut named: Vec<String> = Vec::new();
     for image in images {
         let name = image["name"].as_str().expect("image name");
-        let target = name.strip_prefix("jornada/").expect("our images are jornada/<target>");
-        assert!(targets.iter().any(|t| t == target), "{name} is no Dockerfile target");
+        let target = name
+            .strip_prefix("jornada/")
+            .expect("our images are jornada/<target>");
+        assert!(
+            targets.iter().any(|t| t == target),
+            "{name} is no Dockerfile target"
+        );
         assert_eq!(image["newTag"], version, "{name}: the kustomization tag");
         assert!(image.get("newName").is_none() && image.get("digest").is_none());
         named.push(target.to_string());
     }
-    assert_eq!(named, targets, "the kustomization sets the tag of every image");
+    assert_eq!(
+        named, targets,
+        "the kustomization sets the tag of every image"
+    );
 
     let objects = load_objects();
     for (owner, container) in all_containers(&objects) {
         let image = container.image.expect("every container names an image");
         let (name, tag) = image.split_once(':').expect("images carry a tag");
-        let target = name.strip_prefix("jornada/").unwrap_or_else(|| panic!("{owner}: {image}"));
-        assert!(targets.iter().any(|t| t == target), "{owner}: {image} is no Dockerfile target");
-        assert_eq!(tag, version, "{owner}: {image} must carry the tag of k8s/env.sh");
-        assert_eq!(container.image_pull_policy.as_deref(), Some("IfNotPresent"), "{owner}");
+        let target = name
+            .strip_prefix("jornada/")
+            .unwrap_or_else(|| panic!("{owner}: {image}"));
+        assert!(
+            targets.iter().any(|t| t == target),
+            "{owner}: {image} is no Dockerfile target"
+        );
+        assert_eq!(
+            tag, version,
+            "{owner}: {image} must carry the tag of k8s/env.sh"
+        );
+        assert_eq!(
+            container.image_pull_policy.as_deref(),
+            Some("IfNotPresent"),
+            "{owner}"
+        );
     }
 }
 
@@ -399,9 +519,16 @@ fn pods_carry_the_production_settings() {
     let mut specs: Vec<(String, PodSpec, BTreeMap<String, String>)> = Vec::new();
     for d in &objects.deployments {
         let template = &d.spec.as_ref().expect("spec").template;
-        let annotations = template.metadata.as_ref().and_then(|m| m.annotations.clone());
+        let annotations = template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.annotations.clone());
         let spec = template.spec.clone().expect("pod spec");
-        specs.push(("estrela-da-morte".into(), spec, annotations.unwrap_or_default()));
+        specs.push((
+            "estrela-da-morte".into(),
+            spec,
+            annotations.unwrap_or_default(),
+        ));
     }
     for p in &objects.pods {
         let annotations = p.metadata.annotations.clone().unwrap_or_default();
@@ -415,16 +542,30 @@ fn pods_carry_the_production_settings() {
         assert_eq!(pod_sc.run_as_group, Some(65532), "{name}");
         let seccomp = pod_sc.seccomp_profile.expect("seccomp profile");
         assert_eq!(seccomp.type_, "RuntimeDefault", "{name}");
-        assert_eq!(spec.enable_service_links, Some(false), "{name}: service env vars off");
+        assert_eq!(
+            spec.enable_service_links,
+            Some(false),
+            "{name}: service env vars off"
+        );
         assert_eq!(spec.automount_service_account_token, Some(false), "{name}");
         assert!(spec.termination_grace_period_seconds.is_some(), "{name}");
-        assert_eq!(annotations.get("prometheus.io/scrape").map(String::as_str), Some("true"));
-        assert_eq!(annotations.get("prometheus.io/path").map(String::as_str), Some("/metrics"));
+        assert_eq!(
+            annotations.get("prometheus.io/scrape").map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(
+            annotations.get("prometheus.io/path").map(String::as_str),
+            Some("/metrics")
+        );
 
         assert_eq!(spec.containers.len(), 1, "{name}");
         let container = &spec.containers[0];
         let admin = port_named(container, "admin").expect("a named admin port");
-        assert_eq!(annotations.get("prometheus.io/port"), Some(&admin.to_string()), "{name}");
+        assert_eq!(
+            annotations.get("prometheus.io/port"),
+            Some(&admin.to_string()),
+            "{name}"
+        );
         for (probe, path) in [
             (&container.liveness_probe, "/healthz"),
             (&container.readiness_probe, "/readyz"),
@@ -434,15 +575,24 @@ fn pods_carry_the_production_settings() {
             assert_eq!(get.path.as_deref(), Some(path), "{name}");
             assert_eq!(get.port, IntOrString::String("admin".into()), "{name}");
         }
-        let sc = container.security_context.clone().expect("container securityContext");
+        let sc = container
+            .security_context
+            .clone()
+            .expect("container securityContext");
         assert_eq!(sc.allow_privilege_escalation, Some(false), "{name}");
         assert_eq!(sc.read_only_root_filesystem, Some(true), "{name}");
         let caps = sc.capabilities.and_then(|c| c.drop).unwrap_or_default();
         assert_eq!(caps, ["ALL"], "{name}");
         let resources = container.resources.clone().expect("resources");
         let requests = resources.requests.expect("requests");
-        assert!(requests.contains_key("cpu") && requests.contains_key("memory"), "{name}");
-        assert!(resources.limits.expect("limits").contains_key("memory"), "{name}");
+        assert!(
+            requests.contains_key("cpu") && requests.contains_key("memory"),
+            "{name}"
+        );
+        assert!(
+            resources.limits.expect("limits").contains_key("memory"),
+            "{name}"
+        );
 
         if name == "estrela-da-morte" {
             // Cilium policies match the container port: the Death Star must really listen on 80.
@@ -456,14 +606,21 @@ fn pods_carry_the_production_settings() {
             );
             // SIGKILL must not cut the drain (new connections while endpoints are withdrawn) nor
             // the grace given to requests in flight.
-            let drain = estrela_da_morte::config::DEFAULT_DRAIN + estrela_da_morte::config::DEFAULT_GRACE;
-            let grace = spec.termination_grace_period_seconds.expect("checked above");
+            let drain =
+                estrela_da_morte::config::DEFAULT_DRAIN + estrela_da_morte::config::DEFAULT_GRACE;
+            let grace = spec
+                .termination_grace_period_seconds
+                .expect("checked above");
             assert!(
                 u64::try_from(grace).expect("positive") > drain.as_secs(),
                 "terminationGracePeriodSeconds {grace} must exceed drain + grace {drain:?}"
             );
             let spread = spec.topology_spread_constraints.unwrap_or_default();
-            assert!(spread.iter().any(|c| c.topology_key == "kubernetes.io/hostname"));
+            assert!(
+                spread
+                    .iter()
+                    .any(|c| c.topology_key == "kubernetes.io/hostname")
+            );
         }
     }
 }
@@ -488,6 +645,7 @@ struct KindNode {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct KindNetworking {
+    #[serde(rename = "disableDefaultCNI")]
     disable_default_cni: bool,
     pod_subnet: String,
     service_subnet: String,
@@ -519,9 +677,16 @@ fn kustomization_lists_existing_files_and_renders() {
     let kustomization = documents("k8s/kustomization.yaml").remove(0);
     for resource in kustomization["resources"].as_array().expect("resources") {
         let file = resource.as_str().expect("resource paths");
-        assert!(repo().join("k8s").join(file).is_file(), "k8s/{file} missing");
+        assert!(
+            repo().join("k8s").join(file).is_file(),
+            "k8s/{file} missing"
+        );
     }
-    let output = match Command::new("kubectl").arg("kustomize").arg("k8s/").current_dir(repo()).output()
+    let output = match Command::new("kubectl")
+        .arg("kustomize")
+        .arg("k8s/")
+        .current_dir(repo())
+        .output()
     {
         Ok(output) => output,
         Err(e) => {
@@ -529,12 +694,18 @@ fn kustomization_lists_existing_files_and_renders() {
             return;
         }
     };
-    assert!(output.status.success(), "kubectl kustomize k8s/: {output:?}");
+    assert!(
+        output.status.success(),
+        "kubectl kustomize k8s/: {output:?}"
+    );
     let rendered = String::from_utf8(output.stdout).expect("YAML is text");
     let version = env!("CARGO_PKG_VERSION");
     for image in ["estrela-da-morte", "caca-tie", "asa-x"] {
         let reference = format!("image: jornada/{image}:{version}");
-        assert!(rendered.contains(&reference), "rendered manifests lack {reference}");
+        assert!(
+            rendered.contains(&reference),
+            "rendered manifests lack {reference}"
+        );
     }
 }
 
@@ -564,5 +735,23 @@ fn a_misspelt_policy_field_is_rejected() {
     let good = read("k8s/politica_l7.yml");
     assert!(galaxia::manifest::load_str(&good, "politica_l7.yml").is_ok());
     let bad = good.replace("toPorts:", "toPortz:");
-    assert!(galaxia::manifest::load_str(&bad, "bad.yml").is_err(), "toPortz must not pass");
+    assert!(
+        galaxia::manifest::load_str(&bad, "bad.yml").is_err(),
+        "toPortz must not pass"
+    );
+}
+
+#[test]
+fn the_round_trip_catches_what_k8s_openapi_ignores() {
+    let doc = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "x"},
+        "spec": {"enableServiceLink": false, "containers": [{"name": "nave", "image": "i"}]}
+    });
+    let caught = std::panic::catch_unwind(|| strict::<Pod>("inline", &doc));
+    assert!(
+        caught.is_err(),
+        "a misspelt field must fail the strict decode"
+    );
 }
