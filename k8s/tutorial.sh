@@ -127,6 +127,9 @@ up() {
     fi
 
     say "Building our images and loading them into the nodes"
+    # The Dockerfile needs BuildKit (cache mounts, $BUILDPLATFORM); Docker 23+ uses it by default.
+    # The four targets share one build stage, so the workspace is compiled once.
+    export DOCKER_BUILDKIT=1
     local image
     for image in "${images[@]}"; do
         run docker build --target "$image" --build-arg VERSION="$IMAGE_TAG" \
