@@ -402,34 +402,34 @@ impl PolicySet {
 }
 
 /// The ways `rule` matches this connection: `None` for a rule without L4 part (every port), or
-/// each `toPorts` entry that covers the port. Empty when the rule does not match.
+/// each `toPorts` entry that covers the port. Empty when the rule does not match. Allocation-free:
+/// this runs for every rule on every connection.
 fn rule_matches<'a>(
     rule: &'a CompiledRule,
     src: &'a Endpoint,
     dst: &'a Endpoint,
     port: u16,
     protocol: Protocol,
-) -> Box<dyn Iterator<Item = Option<&'a CompiledPortRule>> + 'a> {
+) -> impl Iterator<Item = Option<&'a CompiledPortRule>> + 'a {
     let peer_ok = match &rule.peers {
         None => rule.ports.is_some(),
         Some(peers) => peers.any_pod || peers.endpoints.iter().any(|s| s.matches(&src.labels)),
     };
-    if !peer_ok {
-        return Box::new(std::iter::empty());
-    }
-    match &rule.ports {
-        None => Box::new(std::iter::once(None)),
-        Some(port_rules) => Box::new(
-            port_rules
-                .iter()
-                .filter(move |pr| {
-                    pr.ports
-                        .iter()
-                        .any(|m| port_matches(m, dst, port, protocol))
-                })
-                .map(Some),
-        ),
-    }
+    let every_port = peer_ok && rule.ports.is_none();
+    let port_rules = match &rule.ports {
+        Some(rules) if peer_ok => rules.as_slice(),
+        _ => &[],
+    };
+    std::iter::once(None).filter(move |_| every_port).chain(
+        port_rules
+            .iter()
+            .filter(move |pr| {
+                pr.ports
+                    .iter()
+                    .any(|m| port_matches(m, dst, port, protocol))
+            })
+            .map(Some),
+    )
 }
 
 fn port_matches(m: &compile::PortMatch, dst: &Endpoint, port: u16, protocol: Protocol) -> bool {
