@@ -209,6 +209,10 @@ fn bad_inputs_give_one_clear_error_each() {
         &["spec.ingress[0].toPorts[0].ports[0].port", "\"80\""],
     );
     one_error(
+        "unknown-k8s-field.yaml",
+        &["spec.containers[0].imagem", "unknown field"],
+    );
+    one_error(
         "unknown-image.yaml",
         &[
             "spec.containers[0].image",

@@ -446,13 +446,25 @@ impl Loader {
         }
         let before = self.errors.len();
         let object = match kind.as_str() {
-            "Pod" => decode::<Pod>(value).map(|p| Object::Pod(Box::new(p))),
-            "Service" => decode::<Service>(value).map(|s| Object::Service(Box::new(s))),
-            "Deployment" => decode::<Deployment>(value).map(|d| Object::Deployment(Box::new(d))),
-            _ => decode::<CiliumNetworkPolicy>(value).map(|p| Object::Policy(Box::new(p))),
+            "Pod" => decode::<Pod>(value).map(|(p, u)| (Object::Pod(Box::new(p)), u)),
+            "Service" => decode::<Service>(value).map(|(s, u)| (Object::Service(Box::new(s)), u)),
+            "Deployment" => {
+                decode::<Deployment>(value).map(|(d, u)| (Object::Deployment(Box::new(d)), u))
+            }
+            _ => {
+                decode::<CiliumNetworkPolicy>(value).map(|(p, u)| (Object::Policy(Box::new(p)), u))
+            }
         };
         let object = match object {
-            Ok(o) => o,
+            Ok((o, unknown)) => {
+                for field in unknown {
+                    self.errors.push(err(
+                        &field,
+                        "unknown field (not in the Kubernetes 1.31 API): check its spelling and place".into(),
+                    ));
+                }
+                o
+            }
             Err((path, msg)) => {
                 self.errors.push(err(&path, msg));
                 return;
@@ -507,12 +519,42 @@ fn key_of(
     }
 }
 
-/// Decode strictly, keeping the path of the field that failed.
-fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, (String, String)> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        (path, e.into_inner().to_string())
-    })
+/// Decode strictly, keeping the path of the field that failed. Our CNP model rejects unknown
+/// fields itself; k8s-openapi skips them, so the skipped ones are returned to be reported.
+fn decode<T: serde::de::DeserializeOwned>(
+    value: Value,
+) -> Result<(T, Vec<String>), (String, String)> {
+    let mut unknown = Vec::new();
+    let mut record = |path: serde_ignored::Path<'_>| unknown.push(field_path(&path));
+    let result =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut record));
+    match result {
+        Ok(t) => Ok((t, unknown)),
+        Err(e) => {
+            let path = e.path().to_string();
+            Err((path, e.into_inner().to_string()))
+        }
+    }
+}
+
+/// `spec.containers[0].imagee`, the way the other errors name fields.
+fn field_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => {
+            let parent = field_path(parent);
+            if parent.is_empty() {
+                key.clone()
+            } else {
+                format!("{parent}.{key}")
+            }
+        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => field_path(parent),
+    }
 }
 
 /// Kubernetes quantities may be written as YAML numbers (`cpu: 1`); k8s-openapi wants strings.
