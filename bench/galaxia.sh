@@ -8,7 +8,7 @@
 #               that wrk can drive it)
 #   nginx       Debian's nginx as a keep-alive reverse proxy in front of the direct server
 #
-# Usage: bench/galaxia.sh [bench-http.sh options, e.g. -d 5 -r 3 -c 64]
+# Usage: [CARGO_TARGET_DIR=...] [NO_BUILD=1] bench/galaxia.sh [bench-http.sh options, e.g. -d 5 -r 3]
 # Needs: wrk and nginx (apt-get install -y wrk nginx), curl, python3, ../shared/bench/bench-http.sh
 # (or BENCH_HTTP=/path). Everything listens on 127.0.0.1 ephemeral ports; nothing leaves the machine.
 # Targets (issue 6): galaxia-l7 >= 0.5 x direct, and >= nginx.
@@ -22,7 +22,8 @@ for tool in wrk nginx curl python3; do
 done
 [ -x "$BENCH_HTTP" ] || [ -f "$BENCH_HTTP" ] || { echo "bench/galaxia.sh: $BENCH_HTTP not found" >&2; exit 2; }
 
-cargo build --release -q -p galaxia -p estrela-da-morte
+# NO_BUILD=1 reuses the release binaries already in $TARGET_DIR.
+[ "${NO_BUILD:-0}" = 1 ] || cargo build --release -q -p galaxia -p estrela-da-morte
 
 TMP=$(mktemp -d /tmp/bench-galaxia.XXXXXX)
 PIDS=()

@@ -208,3 +208,50 @@ fn verbs_without_a_galaxy_say_so() {
         "{err}"
     );
 }
+
+#[test]
+fn observe_follow_prints_new_flows_as_they_happen() {
+    use std::io::BufRead;
+    let g = Galaxy::up(&["k8s/starwars.yml"], &["--no-patrol"]);
+    let mut child = std::process::Command::new(galaxy_util::bin())
+        .args(["observe", "--follow", "--pod", "caca-tie"])
+        .env("GALAXIA_CONTROL_FILE", g.control_file())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn observe --follow");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let land = format!("{SVC}/v1/request-landing");
+    let mut seen = None;
+    let start = std::time::Instant::now();
+    while seen.is_none() && start.elapsed() < galaxy_util::MUST_HAPPEN {
+        let out = g.curl(true, "caca-tie", &["-s", "-XPOST", &land]);
+        assert_eq!(
+            out.stdout,
+            b"Ship landed\n",
+            "{}",
+            describe(&["land"], &out)
+        );
+        seen = rx
+            .recv_timeout(std::time::Duration::from_secs(2))
+            .ok()
+            .filter(|l| l.contains("default/caca-tie:"));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = seen.expect("observe --follow printed the new flow");
+    assert!(
+        line.contains("http-request FORWARDED (HTTP/1.1 POST http://estrela-da-morte.default.svc.cluster.local/v1/request-landing)"),
+        "{line}"
+    );
+}

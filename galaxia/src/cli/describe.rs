@@ -43,7 +43,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
                     .join("\n              "),
                 _ => "<none>".into(),
             };
-            let created = crate::flows::hubble_time(p.created_ms);
+            let created = humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_millis(p.created_ms),
+            );
             writeln!(out, "Name:         {}", p.name)?;
             writeln!(out, "Namespace:    {}", p.namespace)?;
             writeln!(
@@ -124,30 +126,45 @@ fn render(
     match v {
         serde_json::Value::Object(m) => {
             writeln!(out, "{pad}{key}:")?;
-            for (k, v) in m {
-                // Label keys are data, not field names: keep them as written.
-                let shown = if key == "Match Labels" {
-                    k.clone()
-                } else {
-                    title(k)
-                };
-                render(out, &shown, v, depth + 1)?;
-            }
+            // Label keys are data, not field names: keep them as written.
+            fields(out, m, depth + 1, key == "Match Labels")?;
         }
         serde_json::Value::Array(items) => {
             writeln!(out, "{pad}{key}:")?;
             for item in items {
                 match item {
-                    serde_json::Value::Object(m) => {
-                        for (k, v) in m {
-                            render(out, &title(k), v, depth + 1)?;
-                        }
-                    }
+                    serde_json::Value::Object(m) => fields(out, m, depth + 1, false)?,
                     other => writeln!(out, "{pad}  {}", scalar(other))?,
                 }
             }
         }
         other => writeln!(out, "{pad}{key}:  {}", scalar(other))?,
+    }
+    Ok(())
+}
+
+/// The fields of one object, scalar values aligned in a column as kubectl describe does.
+fn fields(
+    out: &mut dyn Write,
+    m: &serde_json::Map<String, serde_json::Value>,
+    depth: usize,
+    labels: bool,
+) -> Result<(), Error> {
+    let name = |k: &String| if labels { k.clone() } else { title(k) };
+    let width = m
+        .iter()
+        .filter(|(_, v)| !v.is_object() && !v.is_array())
+        .map(|(k, _)| name(k).len())
+        .max()
+        .unwrap_or(0);
+    let pad = "  ".repeat(depth);
+    for (k, v) in m {
+        if v.is_object() || v.is_array() {
+            render(out, &name(k), v, depth)?;
+        } else {
+            let shown = format!("{}:", name(k));
+            writeln!(out, "{pad}{shown:<w$}  {}", scalar(v), w = width + 1)?;
+        }
     }
     Ok(())
 }

@@ -91,11 +91,9 @@ impl Flow {
             (_, FlowKind::HttpResponse { .. }) => "<-",
             _ => "->",
         };
-        let (left, right) = match self.kind {
-            // Hubble prints a response from the server's side of the arrow.
-            FlowKind::HttpResponse { .. } => (&self.destination, &self.source),
-            _ => (&self.source, &self.destination),
-        };
+        // A response is printed from the client's side, with the arrow pointing back to it, as
+        // Hubble prints replies.
+        let (left, right) = (&self.source, &self.destination);
         let what = match &self.kind {
             FlowKind::PolicyDenied => {
                 format!("Policy denied {} (TCP Flags: SYN)", self.verdict.as_str())
