@@ -37,6 +37,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo fetch --locked
 ARG TARGETPLATFORM
 ARG TARGETARCH
+# The target's musl and libgcc in xx's sysroot, so that clang links the target binary exactly as xx's
+# C examples do (when not cross-compiling, these are the packages the build stage already has).
+RUN xx-apk add --no-cache musl-dev gcc
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git/db \
     --mount=type=cache,target=/src/target,id=cargo-target-${TARGETARCH} \
