@@ -103,6 +103,8 @@ pub fn run(cmd: PolicyCommand, out: &mut dyn Write) -> Result<(), Error> {
 pub struct TraceResult {
     pub verdict: Verdict,
     pub policy: Option<String>,
+    /// The deciding rule's YAML path inside the policy (`spec.ingress[0].toPorts[0]`).
+    pub rule: Option<String>,
     pub reason: String,
     pub from: String,
     pub to: String,
@@ -200,6 +202,7 @@ fn trace(args: TraceArgs, out: &mut dyn Write) -> Result<(), Error> {
             TraceResult {
                 verdict: last.verdict,
                 policy: last.policy.clone(),
+                rule: last.rule.clone(),
                 reason: last.reason.clone(),
                 from: src.to_string(),
                 to: dst.to_string(),
