@@ -755,3 +755,39 @@ fn the_round_trip_catches_what_k8s_openapi_ignores() {
         "a misspelt field must fail the strict decode"
     );
 }
+
+/// The Dockerfile's build stage compiles the whole workspace from an allow-listed context: a member
+/// missing from `.dockerignore` would break `docker build` only, far from its cause.
+#[test]
+fn dockerignore_lets_every_workspace_member_in() {
+    let cargo_toml = read("Cargo.toml");
+    let start = cargo_toml.find("members = [").expect("workspace members");
+    let end = start + cargo_toml[start..].find(']').expect("end of members");
+    let members: Vec<&str> = cargo_toml[start..end]
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .collect();
+    assert!(members.contains(&"estrela-da-morte"), "parsed {members:?}");
+    let ignore = read(".dockerignore");
+    let allowed: Vec<&str> = ignore.lines().map(str::trim).collect();
+    assert_eq!(
+        allowed
+            .iter()
+            .find(|l| !l.starts_with('#') && !l.is_empty()),
+        Some(&"*")
+    );
+    for needed in ["Cargo.toml", "Cargo.lock", "dist/"] {
+        assert!(
+            allowed.contains(&format!("!{needed}").as_str()),
+            ".dockerignore lacks !{needed}"
+        );
+    }
+    for member in members {
+        let line = format!("!{member}/");
+        assert!(
+            allowed.contains(&line.as_str()),
+            ".dockerignore lacks {line}"
+        );
+    }
+}
