@@ -126,4 +126,6 @@ LABEL org.opencontainers.image.title="loadtest" \
 COPY --from=binaries /out/loadtest/ /
 ENV PATH=/bin
 USER 65532:65532
+# Only with --prometheus-port 9090 (as k8s/loadtest-job.yml runs it).
+EXPOSE 9090
 ENTRYPOINT ["/bin/loadtest"]
