@@ -8,13 +8,22 @@
 #   - a ship container started with its default command patrols and lands;
 #   - `podman save --format docker-archive` writes the archive that `kind load image-archive` takes.
 # Containers use the host network and bind 127.0.0.1 only; all traffic stays on loopback.
-# Environment: PODMAN_RUNTIME (default runc), IMAGE_REPO and IMAGE_TAG (default from k8s/env.sh).
+# Environment: PODMAN_RUNTIME (default runc), IMAGE_REPO and IMAGE_TAG (default from k8s/env.sh);
+# without podman, curl or python3 it prints SKIP and succeeds, unless REQUIRE_ALL=1 (CI).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 # shellcheck source=SCRIPTDIR/../k8s/env.sh
 source k8s/env.sh
+
+for tool in podman curl python3; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "SKIP test-images: $tool not installed (apt install podman runc curl python3)"
+        if [[ "${REQUIRE_ALL:-0}" == 1 ]]; then exit 1; fi
+        exit 0
+    fi
+done
 
 # The pods' restricted security context, as podman flags: read-only root, no capabilities, no
 # privilege escalation (the images' USER is the numeric 65532).
