@@ -1,5 +1,6 @@
-//! The one collector: workers send a [`Sample`] per request on a channel, and this folds them
-//! into a [`Tally`] (HDR histogram plus counts by outcome, kind and error), feeds the live
+//! The one collector: workers send a [`Sample`] per request on a channel (grouped in small
+//! batches: one channel message, and so at most one wake-up of the collector, per
+//! [`SAMPLE_BATCH`] requests instead of per request), and this folds them into a [`Tally`] (HDR histogram plus counts by outcome, kind and error), feeds the live
 //! Prometheus counters, and asks the printer for a progress line once a second.
 
 use std::collections::BTreeMap;
@@ -17,8 +18,13 @@ use crate::metrics::LiveMetrics;
 /// a fixed-size histogram whatever the run's length.
 pub const HIST_MAX_US: u64 = 3_600_000_000;
 pub const HIST_DIGITS: u8 = 3;
-/// How many samples the collector takes from the channel at once.
-const BATCH: usize = 1024;
+/// How many batches the collector takes from the channel at once.
+const BATCH: usize = 64;
+/// Samples a worker groups into one channel message.
+pub const SAMPLE_BATCH: usize = 64;
+/// A worker also sends a partial batch when its oldest sample is this old, so that live
+/// counters and the progress line lag by at most about this much at low rates.
+pub const SAMPLE_MAX_AGE: Duration = Duration::from_millis(100);
 
 /// What one request got.
 #[derive(Debug, Clone, Copy)]
@@ -102,7 +108,7 @@ impl Default for Tally {
 /// Fold samples until every worker has dropped its sender. `progress` is called about once a
 /// second with the tally so far.
 pub async fn collect(
-    mut rx: mpsc::Receiver<Sample>,
+    mut rx: mpsc::Receiver<Vec<Sample>>,
     mut live: Option<LiveMetrics>,
     mut progress: impl FnMut(&Tally),
 ) -> Tally {
@@ -117,7 +123,7 @@ pub async fn collect(
                 if n == 0 {
                     break;
                 }
-                for s in batch.drain(..) {
+                for s in batch.drain(..).flatten() {
                     tally.add(&s);
                     if let Some(live) = &mut live {
                         live.observe(&s);

@@ -18,14 +18,15 @@ use tokio::time::{Duration, Instant};
 
 use crate::cli::{Model, Plan, Stop};
 use crate::client::{Answer, ClientError, Conn, ErrorKind};
-use crate::collector::{Sample, collect};
+use crate::collector::{SAMPLE_BATCH, SAMPLE_MAX_AGE, Sample, collect};
 use crate::metrics::{LiveMetrics, MetricsError};
 use crate::report::{Report, progress_line};
 use crate::schedule::{LATE_AFTER, Schedule};
 use crate::target::{Target, TargetError};
 
-/// Samples waiting for the collector; workers wait when it is full, so memory stays bounded.
-const CHANNEL: usize = 16 * 1024;
+/// Sample batches waiting for the collector; workers wait when it is full, so memory stays
+/// bounded.
+const CHANNEL: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -124,18 +125,66 @@ async fn exchange(
     c.exchange(request).await
 }
 
+/// A worker's samples not yet sent to the collector.
+struct Outbox {
+    tx: mpsc::Sender<Vec<Sample>>,
+    batch: Vec<Sample>,
+    oldest: Option<Instant>,
+}
+
+impl Outbox {
+    /// Queue a sample; false when the collector is gone.
+    async fn push(&mut self, s: Sample) -> bool {
+        let oldest = *self.oldest.get_or_insert(s.done_at);
+        self.batch.push(s);
+        if self.batch.len() >= SAMPLE_BATCH
+            || s.done_at.saturating_duration_since(oldest) >= SAMPLE_MAX_AGE
+        {
+            return self.flush().await;
+        }
+        true
+    }
+
+    async fn flush(&mut self) -> bool {
+        self.oldest = None;
+        if self.batch.is_empty() {
+            return true;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(SAMPLE_BATCH));
+        self.tx.send(batch).await.is_ok()
+    }
+}
+
 /// The worker loop: one connection, one request at a time, until the schedule says stop.
-async fn worker(id: u64, sh: Arc<Shared>, tx: mpsc::Sender<Sample>) {
+async fn worker(id: u64, sh: Arc<Shared>, tx: mpsc::Sender<Vec<Sample>>) {
     let mut conn: Option<Conn> = None;
+    let mut out = Outbox {
+        tx,
+        batch: Vec::with_capacity(SAMPLE_BATCH),
+        oldest: None,
+    };
     // Independent streams per worker; reproducibility across runs is not needed.
     let mut rng = SmallRng::seed_from_u64(id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5eed);
     let weights = sh.mix.total_weight();
     let deadline = sh.schedule.deadline();
-    while let Some(slot) = sh.schedule.next(Instant::now()) {
-        if sh.open && slot.due > Instant::now() {
+    // One timer per worker, moved lazily: registering a timer per request costs more than the
+    // request. It may fire before a request's give-up time (it was set for an earlier request);
+    // then it is moved to that time and the request goes on.
+    let timer = tokio::time::sleep_until(Instant::now() + sh.timeout);
+    tokio::pin!(timer);
+    loop {
+        let mut now = Instant::now();
+        let Some(slot) = sh.schedule.next(now) else {
+            break;
+        };
+        if sh.open && slot.due > now {
+            if slot.due.saturating_duration_since(now) > SAMPLE_MAX_AGE / 10 && !out.flush().await {
+                return;
+            }
             tokio::time::sleep_until(slot.due).await;
+            now = Instant::now();
         }
-        let started = Instant::now();
+        let started = now;
         let late = started.saturating_duration_since(slot.due) > LATE_AFTER;
         let kind = sh.mix.pick(rng.random_range(0..weights));
         let mut give_up = started + sh.timeout;
@@ -146,31 +195,45 @@ async fn worker(id: u64, sh: Arc<Shared>, tx: mpsc::Sender<Sample>) {
                 cut = true;
             }
         }
-        let result = tokio::time::timeout_at(
-            give_up,
-            exchange(&mut conn, sh.addr, sh.target.request(kind)),
-        )
-        .await;
+        if timer.deadline() > give_up {
+            timer.as_mut().reset(give_up);
+        }
+        let result = {
+            let exchange = exchange(&mut conn, sh.addr, sh.target.request(kind));
+            tokio::pin!(exchange);
+            loop {
+                tokio::select! {
+                    biased;
+                    r = &mut exchange => break Some(r),
+                    () = &mut timer => {
+                        if Instant::now() >= give_up {
+                            break None;
+                        }
+                        timer.as_mut().reset(give_up);
+                    }
+                }
+            }
+        };
         let done_at = Instant::now();
         let (outcome, error) = match result {
-            Ok(Ok(answer)) => {
+            Some(Ok(answer)) => {
                 if !answer.reusable || !sh.keepalive {
                     conn = None;
                 }
                 (answer.outcome(), None)
             }
-            Ok(Err(e)) => {
+            Some(Err(e)) => {
                 conn = None;
                 (Outcome::from_failure(e.failure()), Some(e.kind()))
             }
-            Err(_) if cut => {
+            None if cut => {
                 // The run ended while this request was in flight: it has no outcome.
                 if slot.recorded {
                     sh.abandoned.fetch_add(1, Ordering::Relaxed);
                 }
                 break;
             }
-            Err(_) => {
+            None => {
                 conn = None;
                 (
                     Outcome::from_failure(Failure::Timeout),
@@ -187,8 +250,9 @@ async fn worker(id: u64, sh: Arc<Shared>, tx: mpsc::Sender<Sample>) {
             recorded: slot.recorded,
             done_at,
         };
-        if tx.send(sample).await.is_err() {
-            break;
+        if !out.push(sample).await {
+            return;
         }
     }
+    out.flush().await;
 }
