@@ -10,8 +10,9 @@ pub const DROP_HOLD: Duration = Duration::from_secs(300);
 /// Connecting to a Death Star replica on loopback takes microseconds; a second means it is gone.
 pub const UPSTREAM_CONNECT: Duration = Duration::from_secs(1);
 
-/// How long idle keep-alive connections from a pod's proxy to a replica stay in the pool.
-pub const UPSTREAM_IDLE: Duration = Duration::from_secs(30);
+/// Idle keep-alive connections kept per replica (the replica closes idle ones after its own
+/// header-read timeout, and a closed one is skipped).
+pub const UPSTREAM_MAX_IDLE: usize = 256;
 
 /// Kubernetes restarts a crashed container after 10 s, doubling up to 5 min. The local twin starts
 /// lower so that the tutorial does not sit idle; `galaxia up --restart-backoff` changes the base.

@@ -1,18 +1,21 @@
 //! Stage 4, forward: send the request to the chosen replica over a keep-alive pool and stream the
 //! answer back. Bodies stream both ways; hop-by-hop headers stop here, as at any proxy.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
-use hyper::body::Incoming;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::TokioIo;
 
 use super::ProxyBody;
 use super::identify::local_answer;
-use crate::galaxy::config::{UPSTREAM_CONNECT, UPSTREAM_IDLE};
-use http_body_util::BodyExt;
+use crate::galaxy::config::{UPSTREAM_CONNECT, UPSTREAM_MAX_IDLE};
 
 /// Headers that belong to one hop (RFC 9110 7.6.1, plus the proxy ones curl sends).
 const HOP_BY_HOP: [&str; 8] = [
@@ -26,28 +29,80 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
-/// The shared connection pool to every replica.
-#[derive(Clone, Debug)]
+/// One idle keep-alive connection to a replica.
+type Sender = hyper::client::conn::http1::SendRequest<Incoming>;
+
+/// The connection pool to every replica: idle HTTP/1.1 connections by address. Leaner than a
+/// general-purpose client (no URI rewriting rules, no connect racing): a connection goes back to
+/// the pool when its response body has been passed on, and a stale one (its replica exploded) is
+/// noticed before the request is sent, so the request goes out on a fresh connection instead.
+#[derive(Clone, Debug, Default)]
 pub struct Upstream {
-    client: Client<HttpConnector, Incoming>,
+    idle: Arc<Mutex<HashMap<SocketAddr, Vec<Sender>>>>,
 }
 
-impl Default for Upstream {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Why no connection to a replica could be had.
+#[derive(Debug, thiserror::Error)]
+enum ConnectError {
+    #[error("connecting to {0} timed out")]
+    Timeout(SocketAddr),
+    #[error("connecting")]
+    Io(#[from] std::io::Error),
+    #[error("HTTP handshake")]
+    Http(#[from] hyper::Error),
 }
 
 impl Upstream {
     pub fn new() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(UPSTREAM_CONNECT));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(UPSTREAM_IDLE)
-            .build(connector);
-        Upstream { client }
+        Self::default()
+    }
+
+    fn checkout(&self, addr: SocketAddr) -> Option<Sender> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let list = idle.get_mut(&addr)?;
+        while let Some(s) = list.pop() {
+            if !s.is_closed() {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    fn checkin(&self, addr: SocketAddr, sender: Sender) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let list = idle.entry(addr).or_default();
+        if list.len() < UPSTREAM_MAX_IDLE {
+            list.push(sender);
+        }
+    }
+
+    async fn connect(addr: SocketAddr) -> Result<Sender, ConnectError> {
+        let stream = tokio::time::timeout(UPSTREAM_CONNECT, tokio::net::TcpStream::connect(addr))
+            .await
+            .map_err(|_| ConnectError::Timeout(addr))??;
+        stream.set_nodelay(true)?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            // Ends when the replica closes the connection (idle timeout, explosion) or the
+            // sender is dropped; either way there is nobody left to tell.
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
+    /// A connection ready for a request: an idle one that is still alive, else a new one.
+    async fn ready(&self, addr: SocketAddr) -> Result<Sender, ConnectError> {
+        while let Some(mut s) = self.checkout(addr) {
+            if s.ready().await.is_ok() {
+                return Ok(s);
+            }
+        }
+        let mut s = Self::connect(addr).await?;
+        s.ready().await?;
+        Ok(s)
     }
 
     /// Forward `req` to `addr`. A failure becomes Envoy's 503, as a client behind Cilium sees it.
@@ -57,11 +112,6 @@ impl Upstream {
         addr: SocketAddr,
         via_envoy: bool,
     ) -> Response<ProxyBody> {
-        let path = req
-            .uri()
-            .path_and_query()
-            .map_or("/", |pq| pq.as_str())
-            .to_string();
         // The Host header keeps the name the client used; only the connection goes to `addr`.
         if !req.headers().contains_key(http::header::HOST) {
             if let Some(a) = req.uri().authority() {
@@ -70,7 +120,13 @@ impl Upstream {
                 }
             }
         }
-        match format!("http://{addr}{path}").parse::<http::Uri>() {
+        // Origin-form on the wire to the replica.
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_string();
+        match path.parse::<http::Uri>() {
             Ok(uri) => *req.uri_mut() = uri,
             Err(_) => {
                 return local_answer(
@@ -80,7 +136,14 @@ impl Upstream {
             }
         }
         strip_hop_by_hop(req.headers_mut());
-        match self.client.request(req).await {
+        let mut sender = match self.ready(addr).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(error = %e, %addr, "no connection to the replica");
+                return upstream_failure();
+            }
+        };
+        match sender.send_request(req).await {
             Ok(resp) => {
                 let (mut parts, body) = resp.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
@@ -90,17 +153,77 @@ impl Upstream {
                         http::HeaderValue::from_static("envoy"),
                     );
                 }
+                let body = Returning::new(body, sender, self.clone(), addr);
                 Response::from_parts(parts, body.boxed())
             }
             Err(e) => {
                 tracing::debug!(error = %e, %addr, "upstream request failed");
-                local_answer(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
-                        .into(),
-                )
+                upstream_failure()
             }
         }
+    }
+}
+
+/// Envoy's words when the replica went away under a request.
+fn upstream_failure() -> Response<ProxyBody> {
+    local_answer(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+            .into(),
+    )
+}
+
+/// A replica's response body on its way to the client; its connection goes back to the pool once
+/// the body has ended (dropped early, the connection is closed instead: its state is unknown).
+struct Returning {
+    inner: Incoming,
+    back: Option<(Sender, Upstream, SocketAddr)>,
+}
+
+impl Returning {
+    fn new(inner: Incoming, sender: Sender, pool: Upstream, addr: SocketAddr) -> Self {
+        let mut r = Returning {
+            inner,
+            back: Some((sender, pool, addr)),
+        };
+        if r.inner.is_end_stream() {
+            r.finish();
+        }
+        r
+    }
+
+    fn finish(&mut self) {
+        if let Some((sender, pool, addr)) = self.back.take() {
+            pool.checkin(addr, sender);
+        }
+    }
+}
+
+impl Body for Returning {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) => this.finish(),
+            Poll::Ready(Some(Err(_))) => this.back = None,
+            _ if this.inner.is_end_stream() => this.finish(),
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
