@@ -14,15 +14,15 @@
 #   -c CONNS    connections                                   [64]
 #   -d SECS     seconds per run                               [5]
 #   -r ROUNDS   rounds                                        [3]
-#   -t THREADS  threads of loadtest (--threads) and wrk (-t)  [1]  oha has no such option: it uses
-#               every CPU, which only favours oha.
+#   -t THREADS  threads of loadtest (--threads) and wrk (-t)  [nproc]  oha has no such option and
+#               always uses every CPU, so the default matches it; -t 1 compares with wrk -t1.
 #   -m SECS     length of the memory run                      [60]
 #
 # Needs: wrk (apt-get install -y wrk), oha (cargo install --locked oha; or OHA=/path), python3.
 # Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 
-CONNS=64 DUR=5 ROUNDS=3 THREADS=1 MEMDUR=60
+CONNS=64 DUR=5 ROUNDS=3 THREADS=$(nproc) MEMDUR=60
 while getopts "c:d:r:t:m:h" opt; do
   case $opt in
     c) CONNS=$OPTARG ;; d) DUR=$OPTARG ;; r) ROUNDS=$OPTARG ;; t) THREADS=$OPTARG ;;
