@@ -24,6 +24,9 @@ use crate::report::{Report, progress_line};
 use crate::schedule::{LATE_AFTER, Schedule};
 use crate::target::{Target, TargetError};
 
+/// How late tokio's timer may fire (its wheel's tick).
+const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
+
 /// Sample batches waiting for the collector; workers wait when it is full, so memory stays
 /// bounded.
 const CHANNEL: usize = 256;
@@ -181,7 +184,13 @@ async fn worker(id: u64, sh: Arc<Shared>, tx: mpsc::Sender<Vec<Sample>>) {
             if slot.due.saturating_duration_since(now) > SAMPLE_MAX_AGE / 10 && !out.flush().await {
                 return;
             }
-            tokio::time::sleep_until(slot.due).await;
+            // Tokio's timer wakes up to about a millisecond after its deadline; aiming that much
+            // early centres the real start on the due time instead of always after it.
+            if let Some(aim) = slot.due.checked_sub(TIMER_RESOLUTION) {
+                if aim > now {
+                    tokio::time::sleep_until(aim).await;
+                }
+            }
             now = Instant::now();
         }
         let started = now;
@@ -245,7 +254,9 @@ async fn worker(id: u64, sh: Arc<Shared>, tx: mpsc::Sender<Vec<Sample>>) {
             kind,
             outcome,
             error,
-            latency: done_at.saturating_duration_since(slot.due),
+            // From the due time, or from the real start when that came first: never shorter
+            // than the exchange itself.
+            latency: done_at.saturating_duration_since(slot.due.min(started)),
             late,
             recorded: slot.recorded,
             done_at,
