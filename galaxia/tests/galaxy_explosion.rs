@@ -4,7 +4,7 @@
 
 mod galaxy_util;
 
-use galaxy_util::{Galaxy, PANIC, SVC, describe, eventually};
+use galaxy_util::{Galaxy, PANIC, SVC, describe, eventually, system_curl};
 
 #[test]
 fn an_exploded_replica_restarts_while_the_other_keeps_landing() {
@@ -66,5 +66,29 @@ fn an_exploded_replica_restarts_while_the_other_keeps_landing() {
     assert!(
         table.contains("   1 ("),
         "RESTARTS shows the restart: {table}"
+    );
+
+    // The same through Debian's curl: the panic text byte for byte, and a second restart.
+    if system_curl().is_none() {
+        eprintln!(
+            "skipped the Debian curl part: /usr/bin/curl is not installed (apt-get install -y curl)"
+        );
+        return;
+    }
+    let out = g.curl(false, "caca-tie", &["-s", "-XPUT", &exhaust]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        describe(&["exhaust, Debian curl"], &out)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), PANIC);
+    eventually("the second explosion is restarted too", || {
+        restarts(&g) >= 2 && g.pods().iter().all(|p| p["ready"] == true)
+    });
+    let table = g.ok(&["get", "pods"]);
+    assert!(
+        table.contains(" ago)"),
+        "RESTARTS shows the restarts: {table}"
     );
 }
