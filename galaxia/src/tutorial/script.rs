@@ -125,7 +125,14 @@ impl<'o> Tutorial<'o> {
                 out,
             )
         })?;
-        self.check(ready, "every pod is Running and ready".into())?;
+        self.check(
+            ready,
+            l.t(
+                "todos os pods estão Running e prontos",
+                "every pod is Running and ready",
+            )
+            .into(),
+        )?;
 
         // 2. Both ships land.
         self.header(l.t("Os dois navios pousam", "Both ships land"))?;
@@ -142,7 +149,14 @@ impl<'o> Tutorial<'o> {
                     && counts(&g, "asa-x", Outcome::Landed) > 0
             })
         };
-        self.check(landed, "both ships' patrols land".into())?;
+        self.check(
+            landed,
+            l.t(
+                "as patrulhas dos dois navios pousam",
+                "both ships' patrols land",
+            )
+            .into(),
+        )?;
         self.traffic()?;
 
         // 3. L3/L4 policy.
@@ -170,7 +184,11 @@ impl<'o> Tutorial<'o> {
         };
         self.check(
             dropped,
-            "asa-x's patrol is dropped under regra1 (L4)".into(),
+            l.t(
+                "a patrulha da asa-x é descartada pela regra1 (L4)",
+                "asa-x's patrol is dropped under regra1 (L4)",
+            )
+            .into(),
         )?;
         self.cmd("kubectl get cnp", "galaxia get cnp")?;
         let listed = self.show_verb(|out, c| {
@@ -184,7 +202,10 @@ impl<'o> Tutorial<'o> {
                 out,
             )
         })?;
-        self.check(listed.contains("regra1"), "get cnp lists regra1".into())?;
+        self.check(
+            listed.contains("regra1"),
+            l.t("get cnp lista a regra1", "get cnp lists regra1").into(),
+        )?;
         self.traffic()?;
 
         // 4. The exhaust port.
@@ -207,7 +228,11 @@ impl<'o> Tutorial<'o> {
         };
         self.check(
             went_down,
-            "a replica explodes and leaves the Service".into(),
+            l.t(
+                "uma réplica explode e sai do Service",
+                "a replica explodes and leaves the Service",
+            )
+            .into(),
         )?;
         self.cmd("kubectl get pods", "galaxia get pods")?;
         self.show_pods()?;
@@ -220,13 +245,21 @@ impl<'o> Tutorial<'o> {
         };
         self.check(
             back,
-            "the exploded replica comes back, RESTARTS goes up".into(),
+            l.t(
+                "a réplica explodida volta, RESTARTS sobe",
+                "the exploded replica comes back, RESTARTS goes up",
+            )
+            .into(),
         )?;
         self.show_pods()?;
         let kept_landing = counts(&self.galaxy(), "caca-tie", Outcome::Landed) > landed_before;
         self.check(
             kept_landing,
-            "caca-tie kept landing during the explosion".into(),
+            l.t(
+                "o caca-tie continuou pousando durante a explosão",
+                "caca-tie kept landing during the explosion",
+            )
+            .into(),
         )?;
         self.traffic()?;
 
@@ -255,7 +288,11 @@ impl<'o> Tutorial<'o> {
         });
         self.check(
             moving,
-            "under regra1 (L7) caca-tie's patrol lands and asa-x's is dropped".into(),
+            l.t(
+                "com a regra1 (L7) a patrulha do caca-tie pousa e a da asa-x é descartada",
+                "under regra1 (L7) caca-tie's patrol lands and asa-x's is dropped",
+            )
+            .into(),
         )?;
         self.cmd(
             "hubble observe --verdict DROPPED",
@@ -282,7 +319,11 @@ impl<'o> Tutorial<'o> {
             .any(|f| f.line().contains("Policy denied DROPPED (TCP Flags: SYN)"));
         self.check(
             l7_drop && l4_drop && !flows.is_empty(),
-            "observe shows the L7 denial and the L3/L4 drops".into(),
+            l.t(
+                "observe mostra a negação L7 e os descartes L3/L4",
+                "observe shows the L7 denial and the L3/L4 drops",
+            )
+            .into(),
         )?;
         self.traffic()?;
 
@@ -309,7 +350,14 @@ impl<'o> Tutorial<'o> {
         let free = wait_until(MUST_HAPPEN, || {
             counts(&g, "asa-x", Outcome::Landed) > x_landed
         });
-        self.check(free, "without regra1 asa-x's patrol lands again".into())?;
+        self.check(
+            free,
+            l.t(
+                "sem a regra1 a patrulha da asa-x volta a pousar",
+                "without regra1 asa-x's patrol lands again",
+            )
+            .into(),
+        )?;
         self.traffic()?;
         self.cmd("kind delete cluster", "Ctrl-C (galaxia up)")?;
         Ok(())
@@ -375,7 +423,11 @@ impl<'o> Tutorial<'o> {
     }
 
     fn check(&mut self, ok: bool, what: String) -> Result<(), Error> {
-        let mark = if ok { "ok" } else { "FALHOU/FAILED" };
+        let mark = if ok {
+            "ok"
+        } else {
+            self.lang.t("FALHOU", "FAILED")
+        };
         writeln!(self.out, "  [{mark}] {what}")?;
         if !ok {
             self.failures.push(format!("{}: {what}", self.step));
@@ -433,7 +485,11 @@ impl<'o> Tutorial<'o> {
         })?;
         self.check(
             text == expect,
-            format!("{verb} prints {:?}", expect.trim_end()),
+            format!(
+                "{verb} {} {:?}",
+                self.lang.t("imprime", "prints"),
+                expect.trim_end()
+            ),
         )
     }
 
@@ -509,7 +565,7 @@ impl<'o> Tutorial<'o> {
         let (ok, what) = match expect {
             Expect::Landed => (
                 code == 0 && body == estrela_da_morte::wire::LANDED,
-                format!("{pod} gets \"Ship landed\""),
+                format!("{pod} {} \"Ship landed\"", self.lang.t("recebe", "gets")),
             ),
             Expect::Hangs => {
                 writeln!(
@@ -522,16 +578,23 @@ impl<'o> Tutorial<'o> {
                 )?;
                 (
                     code == 28 && body.is_empty(),
-                    format!("{pod} hangs (curl exit 28)"),
+                    format!(
+                        "{pod} {} (curl exit 28)",
+                        self.lang.t("fica pendurado", "hangs")
+                    ),
                 )
             }
             Expect::Exploded => (
                 code == 0 && body == estrela_da_morte::wire::EXHAUST_PORT_PANIC,
-                format!("{pod} gets the panic text"),
+                format!(
+                    "{pod} {}",
+                    self.lang
+                        .t("recebe o texto do pânico", "gets the panic text")
+                ),
             ),
             Expect::Denied => (
                 code == 0 && body == frota::outcome::ACCESS_DENIED_BODY,
-                format!("{pod} gets \"Access denied\""),
+                format!("{pod} {} \"Access denied\"", self.lang.t("recebe", "gets")),
             ),
         };
         let detail = if ok {
