@@ -70,6 +70,8 @@ pub struct Report {
     pub warmup_requests: u64,
     /// Requests in flight at the deadline, abandoned and counted nowhere else.
     pub abandoned: u64,
+    /// The run was stopped early (Ctrl-C / SIGTERM).
+    pub interrupted: bool,
     pub requested_rate: Option<f64>,
     pub achieved_rate: f64,
     /// Open model: requests started more than `late_after_ms` after their due time.
@@ -167,6 +169,7 @@ impl Report {
             requests: tally.total,
             warmup_requests: tally.warmup_requests,
             abandoned,
+            interrupted: false,
             requested_rate,
             achieved_rate: per_second(tally.total),
             late: tally.late,
@@ -236,6 +239,9 @@ impl Report {
             write!(s, " of {r:.1} requested, {} started late", self.late)?;
         }
         writeln!(s)?;
+        if self.interrupted {
+            writeln!(s, "  interrupted: stopped early")?;
+        }
         if self.warmup_requests > 0 || self.abandoned > 0 {
             writeln!(
                 s,

@@ -4,8 +4,10 @@
 //! The worker loop is the only loop: the [`Schedule`] decides whether and when the next request
 //! starts (closed or open model, duration or count, warm-up), so flags never multiply loops.
 
+use std::future::Future;
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -40,8 +42,11 @@ pub enum RunError {
 }
 
 /// What a run does besides loading.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct RunOptions {
+    /// When this completes (e.g. on Ctrl-C), no new request starts; those in flight finish and
+    /// the report covers what was done.
+    pub interrupt: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     /// Redraw a progress line on stderr once a second (for a terminal).
     pub progress: bool,
     /// Serve the live Prometheus counters on this listener during the run.
@@ -79,6 +84,14 @@ pub async fn run(plan: &Plan, opts: RunOptions) -> Result<Report, RunError> {
         open: matches!(plan.model, Model::Open { .. }),
         abandoned: AtomicU64::new(0),
     });
+    // Before the workers, so that the signal handlers are in place once requests flow.
+    let interrupter = opts.interrupt.map(|interrupt| {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            interrupt.await;
+            shared.schedule.stop();
+        })
+    });
     let (tx, rx) = mpsc::channel(CHANNEL);
     let workers: Vec<_> = (0..plan.model.connections())
         .map(|id| tokio::spawn(worker(id as u64, shared.clone(), tx.clone())))
@@ -106,14 +119,23 @@ pub async fn run(plan: &Plan, opts: RunOptions) -> Result<Report, RunError> {
     if let Some(server) = server {
         server.abort();
     }
+    if let Some(task) = interrupter {
+        task.abort();
+    }
+    let interrupted = shared.schedule.stopped();
     let elapsed = match plan.stop {
+        Stop::After(d) if interrupted => Instant::now()
+            .saturating_duration_since(measure_from)
+            .min(d),
         Stop::After(d) => d,
         Stop::Requests(_) => tally.last_done.map_or(Duration::ZERO, |t| {
             t.saturating_duration_since(measure_from)
         }),
     };
     let abandoned = shared.abandoned.load(Ordering::Relaxed);
-    Ok(Report::new(plan, &tally, elapsed, abandoned))
+    let mut report = Report::new(plan, &tally, elapsed, abandoned);
+    report.interrupted = interrupted;
+    Ok(report)
 }
 
 async fn exchange(

@@ -6,7 +6,7 @@
 //! stalling server shows in the percentiles instead of silently slowing the schedule down
 //! (no coordinated omission).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -40,6 +40,8 @@ pub struct Schedule {
     warm_slots: u64,
     /// Closed model: measured slots handed out.
     measured: AtomicU64,
+    /// Set by [`Schedule::stop`]: no new request starts.
+    stopped: AtomicBool,
 }
 
 impl Schedule {
@@ -65,7 +67,17 @@ impl Schedule {
             issued: AtomicU64::new(0),
             warm_slots,
             measured: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
         }
+    }
+
+    /// End the run early (Ctrl-C): requests in flight finish, no new one starts.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
     }
 
     pub fn measure_from(&self) -> Instant {
@@ -78,6 +90,9 @@ impl Schedule {
 
     /// The next slot, or `None` when the run is over for this worker.
     pub fn next(&self, now: Instant) -> Option<Slot> {
+        if self.stopped() {
+            return None;
+        }
         match self.model {
             Model::Closed { .. } => {
                 if now < self.measure_from {

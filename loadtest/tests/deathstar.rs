@@ -214,6 +214,7 @@ async fn library_run_serves_live_prometheus_counters() {
             loadtest::RunOptions {
                 progress: false,
                 metrics: Some(metrics),
+                interrupt: None,
             },
         )
         .await

@@ -260,3 +260,43 @@ async fn warmup_is_not_counted_and_prometheus_counts_live() {
             .contains("prometheus metrics on http://127.0.0.1:")
     );
 }
+
+#[tokio::test]
+async fn sigterm_ends_the_run_early_with_a_report() {
+    let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = seen.clone();
+    let url = stub(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        LANDED_200.to_vec()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_loadtest"))
+        .args([&url, "-c", "2", "-d", "60s", "--json"])
+        .arg(&json)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Requests flowing means the signal handlers are in place (they are set up first).
+    while seen.load(std::sync::atomic::Ordering::SeqCst) < 10 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["interrupted"], true, "{report}");
+    assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["elapsed_s"].as_f64().unwrap() < 60.0, "{report}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("interrupted"));
+}
