@@ -108,8 +108,14 @@ impl LiveMetrics {
 /// Serve `GET /metrics` from `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, registry: Registry) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "metrics listener cannot accept");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let registry = registry.clone();
         tokio::spawn(async move {
