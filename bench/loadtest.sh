@@ -18,7 +18,8 @@
 #               always uses every CPU, so the default matches it; -t 1 compares with wrk -t1.
 #   -m SECS     length of the memory run                      [60]
 #
-# Needs: wrk (apt-get install -y wrk), oha (cargo install --locked oha; or OHA=/path), python3.
+# Needs: wrk and curl (apt-get install -y wrk curl), oha (cargo install --locked oha; or
+# OHA=/path), python3.
 # Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 
