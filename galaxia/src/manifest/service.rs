@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::error::{LoadError, Origin};
-use super::workload::{PodModel, check_labels, check_name, namespace_of};
+use super::workload::{PodModel, check_labels, open_object};
 use crate::policy::Protocol;
 
 #[derive(Debug, Clone)]
@@ -87,19 +87,8 @@ pub(crate) fn service_model(
     errors: &mut Vec<LoadError>,
 ) -> Option<ServiceModel> {
     let meta = &service.metadata;
-    let namespace = namespace_of(meta);
-    let name = meta.name.clone().unwrap_or_default();
-    let object = format!("Service {namespace}/{name}");
     let before = errors.len();
-    let mut err = |field: &str, msg: String| {
-        errors.push(
-            LoadError::at(origin, msg)
-                .with_object(Some(&object))
-                .with_field(field),
-        )
-    };
-    check_name(&name, "metadata.name", &mut err);
-    check_labels(meta.labels.as_ref(), "metadata.labels", &mut err);
+    let (namespace, name, mut err) = open_object("Service", meta, origin, errors);
     let spec = service.spec.clone().unwrap_or_default();
     let selector = spec.selector.clone().unwrap_or_default();
     check_labels(Some(&selector), "spec.selector", &mut err);
@@ -154,6 +143,8 @@ pub(crate) fn service_model(
             protocol,
         });
     }
+    // The reporter borrows `errors`; it is done once the checks are.
+    drop(err);
     if errors.len() > before {
         return None;
     }

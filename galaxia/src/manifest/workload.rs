@@ -95,24 +95,15 @@ pub(crate) fn pod_model(
     errors: &mut Vec<LoadError>,
 ) -> Option<PodModel> {
     let meta = &pod.metadata;
-    let namespace = namespace_of(meta);
-    let name = meta.name.clone().unwrap_or_default();
-    let object = format!("Pod {namespace}/{name}");
     let before = errors.len();
-    let mut err = |field: &str, msg: String| {
-        errors.push(
-            LoadError::at(origin, msg)
-                .with_object(Some(&object))
-                .with_field(field),
-        )
-    };
-    check_name(&name, "metadata.name", &mut err);
-    check_labels(meta.labels.as_ref(), "metadata.labels", &mut err);
+    let (namespace, name, mut err) = open_object("Pod", meta, origin, errors);
     let Some(spec) = pod.spec.as_ref() else {
         err("spec", "missing: a Pod needs a spec with containers".into());
         return None;
     };
     let containers = containers(spec, "spec", &mut err);
+    // The reporter borrows `errors`; it is done once the checks are.
+    drop(err);
     if errors.len() > before {
         return None;
     }
@@ -137,19 +128,8 @@ pub(crate) fn deployment_pods(
     errors: &mut Vec<LoadError>,
 ) -> Vec<PodModel> {
     let meta = &deployment.metadata;
-    let namespace = namespace_of(meta);
-    let name = meta.name.clone().unwrap_or_default();
-    let object = format!("Deployment {namespace}/{name}");
     let before = errors.len();
-    let mut err = |field: &str, msg: String| {
-        errors.push(
-            LoadError::at(origin, msg)
-                .with_object(Some(&object))
-                .with_field(field),
-        )
-    };
-    check_name(&name, "metadata.name", &mut err);
-    check_labels(meta.labels.as_ref(), "metadata.labels", &mut err);
+    let (namespace, name, mut err) = open_object("Deployment", meta, origin, errors);
     let Some(spec) = deployment.spec.as_ref() else {
         err(
             "spec",
@@ -188,6 +168,8 @@ pub(crate) fn deployment_pods(
         return Vec::new();
     };
     let containers = containers(pod_spec, "spec.template.spec", &mut err);
+    // The reporter borrows `errors`; it is done once the checks are.
+    drop(err);
     if errors.len() > before {
         return Vec::new();
     }
@@ -242,6 +224,30 @@ pub(crate) fn deployment_pods(
         });
     }
     pods
+}
+
+/// The start shared by every object's model: its namespace and name, a reporter that files each
+/// problem under `Kind namespace/name` with its field, and the checks of `metadata.name` and
+/// `metadata.labels` already run through it.
+pub(crate) fn open_object<'a>(
+    kind: &str,
+    meta: &ObjectMeta,
+    origin: &'a Origin,
+    errors: &'a mut Vec<LoadError>,
+) -> (String, String, impl FnMut(&str, String) + 'a) {
+    let namespace = namespace_of(meta);
+    let name = meta.name.clone().unwrap_or_default();
+    let object = format!("{kind} {namespace}/{name}");
+    let mut err = move |field: &str, msg: String| {
+        errors.push(
+            LoadError::at(origin, msg)
+                .with_object(Some(&object))
+                .with_field(field),
+        )
+    };
+    check_name(&name, "metadata.name", &mut err);
+    check_labels(meta.labels.as_ref(), "metadata.labels", &mut err);
+    (namespace, name, err)
 }
 
 pub(crate) fn namespace_of(meta: &ObjectMeta) -> String {

@@ -35,6 +35,15 @@ impl Problem {
     }
 }
 
+/// Files a "not emulated" problem for each field of `fields` that is present in the policy.
+fn refuse_not_emulated(field: &str, fields: &[(bool, &str)], problems: &mut Vec<Problem>) {
+    for &(present, name) in fields {
+        if present {
+            problems.push(Problem::not_emulated(&format!("{field}.{name}")));
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.field, self.message)
@@ -234,33 +243,33 @@ fn compile_spec(
     let mut allow = Vec::new();
     for (i, r) in rule.ingress.iter().flatten().enumerate() {
         let f = format!("{field}.ingress[{i}]");
-        for (present, name) in [
-            (r.from_requires.is_some(), "fromRequires"),
-            (r.from_cidr.is_some(), "fromCIDR"),
-            (r.from_cidr_set.is_some(), "fromCIDRSet"),
-            (r.icmps.is_some(), "icmps"),
-            (r.authentication.is_some(), "authentication"),
-        ] {
-            if present {
-                problems.push(Problem::not_emulated(&format!("{f}.{name}")));
-            }
-        }
+        refuse_not_emulated(
+            &f,
+            &[
+                (r.from_requires.is_some(), "fromRequires"),
+                (r.from_cidr.is_some(), "fromCIDR"),
+                (r.from_cidr_set.is_some(), "fromCIDRSet"),
+                (r.icmps.is_some(), "icmps"),
+                (r.authentication.is_some(), "authentication"),
+            ],
+            problems,
+        );
         let peers = peers(&r.from_endpoints, &r.from_entities, &f, namespace, problems);
         let ports = r.to_ports.as_ref().filter(|p| !p.is_empty()).map(|prs| {
             prs.iter()
                 .enumerate()
                 .map(|(j, pr)| {
                     let pf = format!("{f}.toPorts[{j}]");
-                    for (present, name) in [
-                        (pr.terminating_tls.is_some(), "terminatingTLS"),
-                        (pr.originating_tls.is_some(), "originatingTLS"),
-                        (pr.server_names.is_some(), "serverNames"),
-                        (pr.listener.is_some(), "listener"),
-                    ] {
-                        if present {
-                            problems.push(Problem::not_emulated(&format!("{pf}.{name}")));
-                        }
-                    }
+                    refuse_not_emulated(
+                        &pf,
+                        &[
+                            (pr.terminating_tls.is_some(), "terminatingTLS"),
+                            (pr.originating_tls.is_some(), "originatingTLS"),
+                            (pr.server_names.is_some(), "serverNames"),
+                            (pr.listener.is_some(), "listener"),
+                        ],
+                        problems,
+                    );
                     let ports = port_list(pr.ports.as_deref(), &pf, problems);
                     let http = pr
                         .rules
@@ -283,16 +292,16 @@ fn compile_spec(
     let mut deny = Vec::new();
     for (i, r) in rule.ingress_deny.iter().flatten().enumerate() {
         let f = format!("{field}.ingressDeny[{i}]");
-        for (present, name) in [
-            (r.from_requires.is_some(), "fromRequires"),
-            (r.from_cidr.is_some(), "fromCIDR"),
-            (r.from_cidr_set.is_some(), "fromCIDRSet"),
-            (r.icmps.is_some(), "icmps"),
-        ] {
-            if present {
-                problems.push(Problem::not_emulated(&format!("{f}.{name}")));
-            }
-        }
+        refuse_not_emulated(
+            &f,
+            &[
+                (r.from_requires.is_some(), "fromRequires"),
+                (r.from_cidr.is_some(), "fromCIDR"),
+                (r.from_cidr_set.is_some(), "fromCIDRSet"),
+                (r.icmps.is_some(), "icmps"),
+            ],
+            problems,
+        );
         let peers = peers(&r.from_endpoints, &r.from_entities, &f, namespace, problems);
         let ports = r.to_ports.as_ref().filter(|p| !p.is_empty()).map(|prs| {
             prs.iter()
@@ -435,16 +444,16 @@ fn l7(
     field: &str,
     problems: &mut Vec<Problem>,
 ) -> Option<Arc<[CompiledHttpRule]>> {
-    for (present, name) in [
-        (rules.kafka.is_some(), "kafka"),
-        (rules.dns.is_some(), "dns"),
-        (rules.l7proto.is_some(), "l7proto"),
-        (rules.l7.is_some(), "l7"),
-    ] {
-        if present {
-            problems.push(Problem::not_emulated(&format!("{field}.{name}")));
-        }
-    }
+    refuse_not_emulated(
+        field,
+        &[
+            (rules.kafka.is_some(), "kafka"),
+            (rules.dns.is_some(), "dns"),
+            (rules.l7proto.is_some(), "l7proto"),
+            (rules.l7.is_some(), "l7"),
+        ],
+        problems,
+    );
     // As in Cilium, `rules: {}` or `http: []` leave the port at L4 only.
     let http = rules.http.as_deref().filter(|h| !h.is_empty())?;
     if let Some(p) = ports
