@@ -3,17 +3,19 @@
 //!
 //! [`run`] serves one station on two listeners until a shutdown trigger or an explosion; the caller
 //! decides what an explosion means (the binary exits with status 2, galaxia restarts the pod).
+//! [`run_with_pipe`] also takes in-process connections ([`pipe`]), for hosts like galaxia.
 
 pub mod admin;
 pub mod config;
 pub mod demo;
 pub mod logging;
 pub mod metrics;
+pub mod pipe;
 mod server;
 pub mod wire;
 
 pub use config::Config;
-pub use server::run;
+pub use server::{run, run_with_pipe};
 
 /// How [`run`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

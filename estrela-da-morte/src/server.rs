@@ -11,13 +11,14 @@ use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::{HttpService, service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 
 use crate::config::Config;
 use crate::demo::{Activity, DemoService, Station};
 use crate::metrics::Metrics;
+use crate::pipe::PipeListener;
 use crate::{Error, Exit, admin};
 
 /// How long connections get to notice they must die once the station is going away for good.
@@ -41,6 +42,28 @@ enum Phase {
 /// (then returns [`Exit::Exploded`] `explode_after` later, having stopped serving).
 pub async fn run(
     demo: TcpListener,
+    admin: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Exit, Error> {
+    serve(demo, None, admin, config, shutdown).await
+}
+
+/// [`run`], also serving the demo API on in-process connections from `pipe`'s connector (see
+/// [`crate::pipe`]): they get the same answers, timeouts and fate as the demo port's.
+pub async fn run_with_pipe(
+    demo: TcpListener,
+    pipe: PipeListener,
+    admin: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Exit, Error> {
+    serve(demo, Some(pipe), admin, config, shutdown).await
+}
+
+async fn serve(
+    demo: TcpListener,
+    mut pipe: Option<PipeListener>,
     admin: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -92,18 +115,31 @@ pub async fn run(
         tokio::select! {
             accepted = demo.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // Small answers must not wait for Nagle's algorithm (Go's net/http sets it too).
+                    let _ = stream.set_nodelay(true);
                     let activity = Arc::new(Activity::default());
                     let service = DemoService::new(Arc::clone(&station), peer, Arc::clone(&activity));
                     let watchdog = header_timeout.map(|period| (activity, period));
-                    spawn_connection(&demo_http, stream, service, phase.subscribe(), watchdog);
+                    spawn_connection(&demo_http, TokioIo::new(stream), service, phase.subscribe(), watchdog);
                 }
                 Err(error) => accept_failed(error, "demo").await,
+            },
+            accepted = next_piped(&mut pipe) => match accepted {
+                Some((stream, peer)) => {
+                    let activity = Arc::new(Activity::default());
+                    let service = DemoService::new(Arc::clone(&station), peer, Arc::clone(&activity));
+                    let watchdog = header_timeout.map(|period| (activity, period));
+                    spawn_connection(&demo_http, TokioIo::new(stream), service, phase.subscribe(), watchdog);
+                }
+                // Every connector is gone: nobody can open another one.
+                None => pipe = None,
             },
             accepted = admin.accept() => match accepted {
                 Ok((stream, _)) => {
                     let station = Arc::clone(&station);
                     let service = service_fn(move |request| admin::answer(Arc::clone(&station), request));
-                    spawn_connection(&admin_http, stream, service, phase.subscribe(), None);
+                    let _ = stream.set_nodelay(true);
+                    spawn_connection(&admin_http, TokioIo::new(stream), service, phase.subscribe(), None);
                 }
                 Err(error) => accept_failed(error, "admin").await,
             },
@@ -123,6 +159,7 @@ pub async fn run(
     }
     // Closing the listeners: new connections are refused from here on.
     drop(demo);
+    drop(pipe);
     drop(admin);
 
     if !due(explode_at) {
@@ -165,6 +202,16 @@ fn due(at: Option<Instant>) -> bool {
     at.is_some_and(|at| at <= Instant::now())
 }
 
+/// The next in-process connection; never, without a pipe.
+async fn next_piped(
+    pipe: &mut Option<PipeListener>,
+) -> Option<(crate::pipe::PipeStream, std::net::SocketAddr)> {
+    match pipe {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn accept_failed(error: std::io::Error, port: &'static str) {
     tracing::warn!(%error, port, "accept failed");
     sleep(ACCEPT_BACKOFF).await;
@@ -173,13 +220,14 @@ async fn accept_failed(error: std::io::Error, port: &'static str) {
 /// Serves one connection in its own task. With a `watchdog`, the connection is closed when a
 /// whole period passes with no new request head and nothing in progress: an idle keep-alive
 /// connection or a slowloris client goes away after one to two periods.
-fn spawn_connection<S>(
+fn spawn_connection<I, S>(
     http: &http1::Builder,
-    stream: TcpStream,
+    io: I,
     service: S,
     phase: watch::Receiver<Phase>,
     watchdog: Option<(Arc<Activity>, Duration)>,
 ) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     S: HttpService<Incoming> + Send + 'static,
     S::Future: Send,
     S::Error: Into<Box<dyn StdError + Send + Sync>>,
@@ -187,9 +235,7 @@ fn spawn_connection<S>(
     <S::ResBody as Body>::Data: Send,
     <S::ResBody as Body>::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    // Small answers must not wait for Nagle's algorithm (Go's net/http sets it too).
-    let _ = stream.set_nodelay(true);
-    let connection = http.serve_connection(TokioIo::new(stream), service);
+    let connection = http.serve_connection(io, service);
     tokio::spawn(async move {
         let mut phase = phase;
         let mut connection = pin!(connection);
