@@ -174,7 +174,7 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
         );
         let request_flows = flows
             .iter()
-            .filter(|f| f.source.pod == ship)
+            .filter(|f| &*f.source.pod == ship)
             .filter(|f| {
                 matches!(
                     f.kind,

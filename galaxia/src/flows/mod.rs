@@ -6,7 +6,7 @@
 //! denied DROPPED (TCP Flags: SYN)`.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -34,8 +34,9 @@ impl Verdict {
 /// One end of a flow: a pod and a port (the client's ephemeral port, or the container port).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowEndpoint {
-    pub namespace: String,
-    pub pod: String,
+    /// Shared with the pod (a flow is written for every request; its names are not copied).
+    pub namespace: Arc<str>,
+    pub pod: Arc<str>,
     pub port: u16,
 }
 
@@ -77,10 +78,10 @@ impl Flow {
     /// True when `pod` is either end (`observe --pod`): by name, or `namespace/name`.
     pub fn involves(&self, pod: &str) -> bool {
         [&self.source, &self.destination].iter().any(|e| {
-            e.pod == pod
+            *e.pod == *pod
                 || pod
                     .split_once('/')
-                    .is_some_and(|(ns, name)| ns == e.namespace && name == e.pod)
+                    .is_some_and(|(ns, name)| ns == &*e.namespace && name == &*e.pod)
         })
     }
 

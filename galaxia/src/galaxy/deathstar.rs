@@ -143,8 +143,10 @@ async fn run_once(
         ..estrela_da_morte::Config::default()
     };
     config.no_explosions = false;
+    let (connector, pipe) = estrela_da_morte::pipe::pipe();
     p.update(|s| {
         s.listen.insert(demo_port, demo_addr);
+        s.pipe = Some((demo_port, connector));
         let admin_port = p
             .spec
             .ports
@@ -158,7 +160,7 @@ async fn run_once(
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;
     };
-    let server = estrela_da_morte::run(demo, admin, config, stop);
+    let server = estrela_da_morte::run_with_pipe(demo, pipe, admin, config, stop);
     let probe = readiness_probe(shared, pod, admin_addr);
     let ended = tokio::select! {
         r = server => r,

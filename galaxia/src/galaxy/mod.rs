@@ -126,6 +126,20 @@ pub struct PodState {
     pub last_restart: Option<SystemTime>,
     /// Where each container port really listens on 127.0.0.1 (80 maps to a free port).
     pub listen: BTreeMap<u16, SocketAddr>,
+    /// The in-process way into a replica's demo port (its container port and the connector of the
+    /// current run): the proxies reach the Death Star through it rather than back through the
+    /// kernel's loopback, as Envoy reaches a pod through its veth.
+    pub pipe: Option<(u16, estrela_da_morte::pipe::PipeConnector)>,
+}
+
+/// A ready backend: the pod, its container port, where that port listens, and the in-process way
+/// in when the port has one.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    pub pod: usize,
+    pub port: u16,
+    pub addr: SocketAddr,
+    pub pipe: Option<estrela_da_morte::pipe::PipeConnector>,
 }
 
 /// One running pod.
@@ -138,9 +152,20 @@ pub struct Pod {
     /// A ship's request counters (its own registry); `None` for Death Star replicas.
     pub ship_metrics: Option<(prometheus::Registry, frota::metrics::ShipMetrics)>,
     state: Mutex<PodState>,
+    /// The namespace and name as every flow carries them: shared, not copied for each request.
+    flow_names: (Arc<str>, Arc<str>),
 }
 
 impl Pod {
+    /// This pod at `port`, as one end of a flow.
+    pub fn flow_endpoint(&self, port: u16) -> crate::flows::FlowEndpoint {
+        crate::flows::FlowEndpoint {
+            namespace: Arc::clone(&self.flow_names.0),
+            pod: Arc::clone(&self.flow_names.1),
+            port,
+        }
+    }
+
     pub fn state(&self) -> PodState {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -149,14 +174,24 @@ impl Pod {
         f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
-    /// The local address of container port `port`, when the pod is ready to serve it.
-    pub fn ready_addr(&self, port: u16) -> Option<SocketAddr> {
+    /// Container port `port` of pod `pod` (this one), when the pod is ready to serve it.
+    pub fn ready_backend(&self, pod: usize, port: u16) -> Option<Backend> {
         let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if st.ready {
-            st.listen.get(&port).copied()
-        } else {
-            None
+        if !st.ready {
+            return None;
         }
+        let addr = st.listen.get(&port).copied()?;
+        let pipe = st
+            .pipe
+            .as_ref()
+            .filter(|(p, _)| *p == port)
+            .map(|(_, c)| c.clone());
+        Some(Backend {
+            pod,
+            port,
+            addr,
+            pipe,
+        })
     }
 
     /// The container port a Service's target port names, if this pod has it.
@@ -268,16 +303,12 @@ impl Shared {
         Some(Destination::Pod { pod, port })
     }
 
-    /// Pick a ready backend: round robin over the Service's ready members. Returns the pod, its
-    /// container port and where that port listens.
-    pub fn pick(&self, dest: Destination) -> Result<(usize, u16, SocketAddr), NoBackend> {
+    /// Pick a ready backend: round robin over the Service's ready members.
+    pub fn pick(&self, dest: Destination) -> Result<Backend, NoBackend> {
         match dest {
-            Destination::Pod { pod, port } => {
-                let p = &self.pods[pod];
-                p.ready_addr(port)
-                    .map(|a| (pod, port, a))
-                    .ok_or(NoBackend::NotReady)
-            }
+            Destination::Pod { pod, port } => self.pods[pod]
+                .ready_backend(pod, port)
+                .ok_or(NoBackend::NotReady),
             Destination::Service { service, port } => {
                 let svc = &self.services[service];
                 let sp = svc
@@ -297,8 +328,8 @@ impl Shared {
                     let Some(cport) = p.resolve_port(&sp.target) else {
                         continue;
                     };
-                    if let Some(addr) = p.ready_addr(cport) {
-                        return Ok((pod, cport, addr));
+                    if let Some(backend) = p.ready_backend(pod, cport) {
+                        return Ok(backend);
                     }
                 }
                 Err(NoBackend::NotReady)
@@ -396,6 +427,10 @@ impl Galaxy {
                 Role::DeathStar => None,
             };
             pods.push(Pod {
+                flow_names: (
+                    Arc::from(spec.namespace.as_str()),
+                    Arc::from(spec.name.as_str()),
+                ),
                 spec,
                 egress,
                 created: now,
@@ -406,6 +441,7 @@ impl Galaxy {
                     restarts: 0,
                     last_restart: None,
                     listen: BTreeMap::new(),
+                    pipe: None,
                 }),
             });
         }

@@ -15,6 +15,7 @@ use hyper_util::rt::TokioIo;
 
 use super::ProxyBody;
 use super::identify::local_answer;
+use crate::galaxy::Backend;
 use crate::galaxy::config::{UPSTREAM_CONNECT, UPSTREAM_MAX_IDLE};
 
 /// Headers that belong to one hop (RFC 9110 7.6.1, plus the proxy ones curl sends).
@@ -32,7 +33,8 @@ const HOP_BY_HOP: [&str; 8] = [
 /// One idle keep-alive connection to a replica.
 type Sender = hyper::client::conn::http1::SendRequest<Incoming>;
 
-/// The connection pool to every replica: idle HTTP/1.1 connections by address. Leaner than a
+/// The connection pool to every replica: idle HTTP/1.1 connections by the replica's address (a
+/// restarted replica has a new pipe; the old run's connections are closed and skipped). Leaner than a
 /// general-purpose client (no URI rewriting rules, no connect racing): a connection goes back to
 /// the pool when its response body has been passed on, and a stale one (its replica exploded) is
 /// noticed before the request is sent, so the request goes out on a fresh connection instead.
@@ -79,11 +81,35 @@ impl Upstream {
         }
     }
 
-    async fn connect(addr: SocketAddr) -> Result<Sender, ConnectError> {
-        let stream = tokio::time::timeout(UPSTREAM_CONNECT, tokio::net::TcpStream::connect(addr))
-            .await
-            .map_err(|_| ConnectError::Timeout(addr))??;
-        stream.set_nodelay(true)?;
+    /// A new connection to `backend`: in-process when the replica offers a pipe (no trip through
+    /// the kernel), else TCP to where its port listens.
+    async fn connect(backend: &Backend) -> Result<Sender, ConnectError> {
+        let addr = backend.addr;
+        let sender = match &backend.pipe {
+            Some(pipe) => {
+                // The replica logs this as the client's address: the proxy has none of its own.
+                let peer = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0));
+                let stream = tokio::time::timeout(UPSTREAM_CONNECT, pipe.connect(peer))
+                    .await
+                    .map_err(|_| ConnectError::Timeout(addr))??;
+                Self::handshake(stream).await?
+            }
+            None => {
+                let stream =
+                    tokio::time::timeout(UPSTREAM_CONNECT, tokio::net::TcpStream::connect(addr))
+                        .await
+                        .map_err(|_| ConnectError::Timeout(addr))??;
+                stream.set_nodelay(true)?;
+                Self::handshake(stream).await?
+            }
+        };
+        Ok(sender)
+    }
+
+    async fn handshake<S>(stream: S) -> Result<Sender, hyper::Error>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(async move {
             // Ends when the replica closes the connection (idle timeout, explosion) or the
@@ -94,24 +120,25 @@ impl Upstream {
     }
 
     /// A connection ready for a request: an idle one that is still alive, else a new one.
-    async fn ready(&self, addr: SocketAddr) -> Result<Sender, ConnectError> {
-        while let Some(mut s) = self.checkout(addr) {
+    async fn ready(&self, backend: &Backend) -> Result<Sender, ConnectError> {
+        while let Some(mut s) = self.checkout(backend.addr) {
             if s.ready().await.is_ok() {
                 return Ok(s);
             }
         }
-        let mut s = Self::connect(addr).await?;
+        let mut s = Self::connect(backend).await?;
         s.ready().await?;
         Ok(s)
     }
 
-    /// Forward `req` to `addr`. A failure becomes Envoy's 503, as a client behind Cilium sees it.
+    /// Forward `req` to `backend`. A failure becomes Envoy's 503, as a client behind Cilium sees it.
     pub async fn send(
         &self,
         mut req: Request<Incoming>,
-        addr: SocketAddr,
+        backend: &Backend,
         via_envoy: bool,
     ) -> Response<ProxyBody> {
+        let addr = backend.addr;
         // The Host header keeps the name the client used; only the connection goes to `addr`.
         if !req.headers().contains_key(http::header::HOST) {
             if let Some(a) = req.uri().authority() {
@@ -136,7 +163,7 @@ impl Upstream {
             }
         }
         strip_hop_by_hop(req.headers_mut());
-        let mut sender = match self.ready(addr).await {
+        let mut sender = match self.ready(backend).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::debug!(error = %e, %addr, "no connection to the replica");
@@ -228,20 +255,18 @@ impl Body for Returning {
 }
 
 fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
-    // Names listed in Connection are hop-by-hop too.
-    let listed: Vec<String> = headers
+    // Names listed in Connection are hop-by-hop too (most requests have none: no allocation then).
+    let listed: Vec<http::HeaderName> = headers
         .get_all(http::header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|s| s.trim().to_ascii_lowercase())
-        .filter(|s| !s.is_empty())
+        .filter_map(|s| http::HeaderName::from_bytes(s.trim().as_bytes()).ok())
         .collect();
-    for name in HOP_BY_HOP
-        .iter()
-        .copied()
-        .chain(listed.iter().map(String::as_str))
-    {
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    for name in listed {
         headers.remove(name);
     }
 }

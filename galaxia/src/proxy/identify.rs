@@ -2,15 +2,13 @@
 //! request's host is resolved as cluster DNS would (Service names in their short and long forms,
 //! port 80 implied) and a ready backend is picked.
 
-use std::net::SocketAddr;
-
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
 use super::ProxyBody;
-use crate::galaxy::{NoBackend, Shared};
+use crate::galaxy::{Backend, NoBackend, Shared};
 
 /// The request's destination as the client named it.
 #[derive(Debug, Clone)]
@@ -94,12 +92,12 @@ pub fn target(
     })
 }
 
-/// Resolve the target and pick a ready backend: (pod index, container port, local address).
+/// Resolve the target and pick a ready backend.
 pub fn backend(
     shared: &Shared,
     target: &Target,
     from_ns: &str,
-) -> Result<(usize, u16, SocketAddr), Box<Response<ProxyBody>>> {
+) -> Result<Backend, Box<Response<ProxyBody>>> {
     let Some(dest) = shared.resolve(&target.host, target.port, from_ns) else {
         // What curl reports as "Could not resolve host" in a cluster.
         return Err(Box::new(local_answer(

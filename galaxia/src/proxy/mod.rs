@@ -20,7 +20,7 @@ use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 
-use crate::flows::{Flow, FlowEndpoint, FlowKind, Verdict};
+use crate::flows::{Flow, FlowKind, Verdict};
 use crate::galaxy::Shared;
 
 /// The body of every answer the proxy gives: a replica's streamed body, or a short local one.
@@ -87,21 +87,13 @@ impl Proxy {
             Ok(t) => t,
             Err(answer) => return Ok(*answer),
         };
-        let (to, port, addr) = match identify::backend(shared, &target, &src.namespace) {
+        let backend = match identify::backend(shared, &target, &src.namespace) {
             Ok(b) => b,
             Err(answer) => return Ok(*answer),
         };
-        let source = FlowEndpoint {
-            namespace: src.namespace.clone(),
-            pod: src.name.clone(),
-            port: peer.port(),
-        };
-        let dst = &shared.pods[to].spec;
-        let destination = FlowEndpoint {
-            namespace: dst.namespace.clone(),
-            pod: dst.name.clone(),
-            port,
-        };
+        let (to, port) = (backend.pod, backend.port);
+        let source = shared.pods[from].flow_endpoint(peer.port());
+        let destination = shared.pods[to].flow_endpoint(port);
         let url = target.url();
         let decision = policy::decide(shared, from, to, port, &target, &req);
         let flow = |verdict, kind, reason| Flow {
@@ -140,7 +132,7 @@ impl Proxy {
                     reason,
                 ));
                 let started = std::time::Instant::now();
-                let resp = self.upstream.send(req, addr, l7).await;
+                let resp = self.upstream.send(req, &backend, l7).await;
                 if l7 {
                     shared.flows.push(Flow {
                         seq: 0,
