@@ -60,6 +60,19 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
         running.galaxy.wait_ready(MUST_HAPPEN).await.is_empty(),
         "pods never ready"
     );
+    // The proxies reach every replica of the Service through its in-process pipe (the bytes of
+    // the proxied traffic below never go back through the kernel).
+    let dest = shared
+        .resolve("estrela-da-morte", None, "default")
+        .expect("the Service resolves");
+    for _ in 0..2 {
+        let backend = shared.pick(dest).expect("a ready replica");
+        assert!(
+            backend.pipe.as_ref().is_some_and(|p| !p.is_closed()),
+            "replica {} has no open pipe",
+            shared.pods[backend.pod].spec.name
+        );
+    }
 
     // Each ship sends land and info requests back to back, recording when each started.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
