@@ -1,6 +1,6 @@
 //! An exploding replica: the exhaust port answers the panic text byte for byte, the replica leaves
 //! the Service and comes back after its back-off with RESTARTS up, and landings keep going to the
-//! other replica meanwhile.
+//! other replica meanwhile, whether the proxies reach the replicas in-process or over TCP.
 
 mod galaxy_util;
 
@@ -18,13 +18,37 @@ fn an_exploded_replica_restarts_while_the_other_keeps_landing() {
             "1s",
         ],
     );
-    let restarts = |g: &Galaxy| -> u64 {
-        g.pods()
-            .iter()
-            .map(|p| p["restarts"].as_u64().unwrap_or(0))
-            .sum()
-    };
-    assert_eq!(restarts(&g), 0);
+    explode_and_recover(&g);
+
+    // The same through Debian's curl: the panic text byte for byte, and a second restart.
+    if system_curl().is_none() {
+        eprintln!(
+            "skipped the Debian curl part: /usr/bin/curl is not installed (apt-get install -y curl)"
+        );
+        return;
+    }
+    let exhaust = format!("{SVC}/v1/exhaust-port");
+    let out = g.curl(false, "caca-tie", &["-s", "-XPUT", &exhaust]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        describe(&["exhaust, Debian curl"], &out)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), PANIC);
+    eventually("the second explosion is restarted too", || {
+        restarts(&g) >= 2 && g.pods().iter().all(|p| p["ready"] == true)
+    });
+    let table = g.ok(&["get", "pods"]);
+    assert!(
+        table.contains(" ago)"),
+        "RESTARTS shows the restarts: {table}"
+    );
+}
+
+/// Hit the exhaust port, land until the exploded replica is back, and check RESTARTS.
+fn explode_and_recover(g: &Galaxy) {
+    assert_eq!(restarts(g), 0);
     let exhaust = format!("{SVC}/v1/exhaust-port");
     let out = g.curl(true, "caca-tie", &["-s", "-XPUT", &exhaust]);
     assert_eq!(
@@ -48,7 +72,7 @@ fn an_exploded_replica_restarts_while_the_other_keeps_landing() {
         } else {
             missed.push(describe(&["land"], &out));
         }
-        restarts(&g) >= 1 && g.pods().iter().all(|p| p["ready"] == true)
+        restarts(g) >= 1 && g.pods().iter().all(|p| p["ready"] == true)
     });
     assert!(
         missed.len() <= 2,
@@ -67,28 +91,30 @@ fn an_exploded_replica_restarts_while_the_other_keeps_landing() {
         table.contains("   1 ("),
         "RESTARTS shows the restart: {table}"
     );
+}
 
-    // The same through Debian's curl: the panic text byte for byte, and a second restart.
-    if system_curl().is_none() {
-        eprintln!(
-            "skipped the Debian curl part: /usr/bin/curl is not installed (apt-get install -y curl)"
-        );
-        return;
-    }
-    let out = g.curl(false, "caca-tie", &["-s", "-XPUT", &exhaust]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        describe(&["exhaust, Debian curl"], &out)
+fn restarts(g: &Galaxy) -> u64 {
+    g.pods()
+        .iter()
+        .map(|p| p["restarts"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+/// The proxies' other way to the replicas, TCP to their loopback ports, behaves the same: the
+/// pooled connections to the exploded replica are noticed as dead and left behind.
+#[test]
+fn over_tcp_upstreams_an_exploded_replica_restarts_too() {
+    let g = Galaxy::up(
+        &["k8s/starwars.yml"],
+        &[
+            "--no-patrol",
+            "--upstream",
+            "tcp",
+            "--explode-after",
+            "1s",
+            "--restart-backoff",
+            "1s",
+        ],
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), PANIC);
-    eventually("the second explosion is restarted too", || {
-        restarts(&g) >= 2 && g.pods().iter().all(|p| p["ready"] == true)
-    });
-    let table = g.ok(&["get", "pods"]);
-    assert!(
-        table.contains(" ago)"),
-        "RESTARTS shows the restarts: {table}"
-    );
+    explode_and_recover(&g);
 }

@@ -36,6 +36,10 @@ pub struct Args {
     /// POD's identity and under its policies (for wrk, browsers, anything without proxy support).
     #[arg(long, value_name = "POD=HOST")]
     pub forward: Vec<String>,
+    /// How the pods' proxies reach the Death Star replicas: `pipe` (in-process connections) or
+    /// `tcp` (the replicas' loopback ports, one more trip through the kernel; for comparison).
+    #[arg(long, value_enum, default_value = "pipe")]
+    pub upstream: crate::galaxy::Upstream,
     #[command(flatten)]
     pub control: ControlArgs,
 }
@@ -58,6 +62,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
         explosion_delay: args.explode_after,
         patrol_interval: args.patrol_interval,
         patrol_timeout: args.patrol_timeout,
+        upstream: args.upstream,
     };
     let path = args.control.path();
     let rt = tokio::runtime::Builder::new_multi_thread()

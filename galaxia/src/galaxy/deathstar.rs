@@ -12,7 +12,7 @@ use super::config::{
     READINESS_FAILURES, READINESS_PERIOD, READINESS_TIMEOUT, RESTART_BACKOFF_CAP,
     RESTART_BACKOFF_RESET,
 };
-use super::{Options, Phase, Shared, bind_loopback};
+use super::{Options, Phase, Shared, Upstream, bind_loopback};
 
 /// How one run of the container ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,9 +144,10 @@ async fn run_once(
     };
     config.no_explosions = false;
     let (connector, pipe) = estrela_da_morte::pipe::pipe();
+    let piped = options.upstream == Upstream::Pipe;
     p.update(|s| {
         s.listen.insert(demo_port, demo_addr);
-        s.pipe = Some((demo_port, connector));
+        s.pipe = piped.then_some((demo_port, connector));
         let admin_port = p
             .spec
             .ports

@@ -360,6 +360,19 @@ pub struct Options {
     pub patrol_interval: Duration,
     /// The ships' per-request timeout (what turns a drop into `dropped`).
     pub patrol_timeout: Duration,
+    /// How the proxies reach the Death Star replicas.
+    pub upstream: Upstream,
+}
+
+/// How the proxies reach the Death Star replicas. Either way each replica is a whole estrela-da-morte
+/// server that parses, answers and keeps alive the connection itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Upstream {
+    /// An in-process connection (estrela-da-morte's pipe): no second trip through the kernel.
+    #[default]
+    Pipe,
+    /// TCP to the replica's loopback port, as a proxy in another process would.
+    Tcp,
 }
 
 impl Default for Options {
@@ -370,6 +383,7 @@ impl Default for Options {
             explosion_delay: Duration::from_secs(2),
             patrol_interval: Duration::from_secs(1),
             patrol_timeout: Duration::from_secs(2),
+            upstream: Upstream::default(),
         }
     }
 }

@@ -16,7 +16,7 @@ use super::{Lang, book, wait_until};
 use crate::cli::Error;
 use crate::control::Running;
 use crate::control::discovery::{self, ControlArgs, Discovery};
-use crate::galaxy::{Options, Role, ship};
+use crate::galaxy::{Options, Role, Upstream, ship};
 
 const SVC: &str = "estrela-da-morte.default.svc.cluster.local";
 
@@ -372,6 +372,7 @@ impl<'o> Tutorial<'o> {
             explosion_delay: EXPLOSION_DELAY,
             patrol_interval: PATROL_INTERVAL,
             patrol_timeout: PATROL_TIMEOUT,
+            upstream: Upstream::default(),
         };
         let running = self
             .rt
