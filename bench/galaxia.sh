@@ -5,7 +5,11 @@
 #   galaxia-l7  through `galaxia up` (book's starwars.yml + politica_l7.yml): caca-tie's egress path,
 #               the policy engine (L3/L4 + HTTP rule), service load balancing over 2 in-process
 #               replicas; reached through `--forward caca-tie=estrela-da-morte` (origin-form, so
-#               that wrk can drive it)
+#               that wrk can drive it). The proxy reaches the replicas through in-process pipes
+#               (`--upstream pipe`, the default): HTTP/1.1 bytes, parsed by each replica's own server,
+#               without a second trip through the kernel.
+#   galaxia-l7-tcp  the same with `--upstream tcp`: the proxy reaches the replicas over loopback
+#               TCP, the second hop a proxy in another process (nginx, Envoy) pays
 #   nginx       Debian's nginx as a keep-alive reverse proxy in front of the direct server
 #
 # Usage: [CARGO_TARGET_DIR=...] [NO_BUILD=1] bench/galaxia.sh [bench-http.sh options, e.g. -d 5 -r 3]
@@ -85,29 +89,36 @@ CONF
 nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" &
 PIDS+=("$!")
 
-# galaxia with the book's L7 policy in force
-"$TARGET_DIR/release/galaxia" up -f k8s/starwars.yml -f k8s/politica_l7.yml --no-patrol \
-  --forward caca-tie=estrela-da-morte --control-file "$TMP/control.json" \
-  >"$TMP/galaxia.out" 2>"$TMP/galaxia.err" &
-GAL_PID=$!
-PIDS+=("$GAL_PID")
-GAL_URL=
-for _ in $(seq 1 300); do
-  GAL_URL=$(sed -n 's/.*port-forward caca-tie -> estrela-da-morte on \(http[^ ]*\).*/\1/p' "$TMP/galaxia.out")
-  [ -n "$GAL_URL" ] && break
-  sleep 0.1
-done
-[ -n "$GAL_URL" ] || { echo "bench/galaxia.sh: galaxia up did not start" >&2; cat "$TMP/galaxia.err" >&2; exit 1; }
+# galaxia with the book's L7 policy in force: start_galaxia NAME UPSTREAM sets GAL_URL and GAL_PID
+start_galaxia() {
+  "$TARGET_DIR/release/galaxia" up -f k8s/starwars.yml -f k8s/politica_l7.yml --no-patrol \
+    --upstream "$2" --forward caca-tie=estrela-da-morte --control-file "$TMP/$1.control.json" \
+    >"$TMP/$1.out" 2>"$TMP/$1.err" &
+  GAL_PID=$!
+  PIDS+=("$GAL_PID")
+  GAL_URL=
+  for _ in $(seq 1 300); do
+    GAL_URL=$(sed -n 's/.*port-forward caca-tie -> estrela-da-morte on \(http[^ ]*\).*/\1/p' "$TMP/$1.out")
+    [ -n "$GAL_URL" ] && break
+    sleep 0.1
+  done
+  [ -n "$GAL_URL" ] || { echo "bench/galaxia.sh: galaxia up ($1) did not start" >&2; cat "$TMP/$1.err" >&2; exit 1; }
+  wait_200 "$GAL_URL/v1/request-landing"
+  # The path really enforces L7: anything but landing is refused by regra1.
+  denied=$(curl -s -XPUT "$GAL_URL/v1/exhaust-port" | tr -d "\r")
+  [ "$denied" = "Access denied" ] || { echo "bench/galaxia.sh: L7 policy not in force in $1 (got: $denied)" >&2; exit 1; }
+  echo "# $1 enforces regra1: PUT /v1/exhaust-port -> Access denied"
+}
+start_galaxia galaxia-l7 pipe
+PIPE_URL=$GAL_URL PIPE_PID=$GAL_PID
+start_galaxia galaxia-l7-tcp tcp
+TCP_URL=$GAL_URL TCP_PID=$GAL_PID
 
 wait_200 "http://127.0.0.1:$DS_PORT/v1/request-landing"
 wait_200 "http://127.0.0.1:$NGX_PORT/v1/request-landing"
-wait_200 "$GAL_URL/v1/request-landing"
-# The path really enforces L7: anything but landing is refused by regra1.
-denied=$(curl -s -XPUT "$GAL_URL/v1/exhaust-port" | tr -d "\r")
-[ "$denied" = "Access denied" ] || { echo "bench/galaxia.sh: L7 policy not in force (got: $denied)" >&2; exit 1; }
-echo "# galaxia-l7 enforces regra1: PUT /v1/exhaust-port -> Access denied"
 
 bash "$BENCH_HTTP" "$@" \
   "direct:$DS_PID=http://127.0.0.1:$DS_PORT/v1/request-landing" \
-  "galaxia-l7:$GAL_PID=$GAL_URL/v1/request-landing" \
+  "galaxia-l7:$PIPE_PID=$PIPE_URL/v1/request-landing" \
+  "galaxia-l7-tcp:$TCP_PID=$TCP_URL/v1/request-landing" \
   "nginx=http://127.0.0.1:$NGX_PORT/v1/request-landing"

@@ -5,7 +5,8 @@
 //! A request meets the stages in this order, one module each:
 //! [`accept`] (the listener and the HTTP/1.1 connection) -> [`identify`] (source pod, destination
 //! name, backend) -> [`policy`] (L3/L4 then L7 verdict: drop, deny or go on) -> [`forward`] (the
-//! keep-alive pool to the Death Star replicas). Every decision is written to the flow log.
+//! keep-alive pool to the Death Star replicas, through their in-process pipes unless `--upstream
+//! tcp`). Every decision is written to the flow log.
 
 pub mod accept;
 pub mod forward;
