@@ -117,19 +117,13 @@ async fn serve(
                 Ok((stream, peer)) => {
                     // Small answers must not wait for Nagle's algorithm (Go's net/http sets it too).
                     let _ = stream.set_nodelay(true);
-                    let activity = Arc::new(Activity::default());
-                    let service = DemoService::new(Arc::clone(&station), peer, Arc::clone(&activity));
-                    let watchdog = header_timeout.map(|period| (activity, period));
-                    spawn_connection(&demo_http, TokioIo::new(stream), service, phase.subscribe(), watchdog);
+                    spawn_demo(&demo_http, &station, header_timeout, TokioIo::new(stream), peer, phase.subscribe());
                 }
                 Err(error) => accept_failed(error, "demo").await,
             },
             accepted = next_piped(&mut pipe) => match accepted {
                 Some((stream, peer)) => {
-                    let activity = Arc::new(Activity::default());
-                    let service = DemoService::new(Arc::clone(&station), peer, Arc::clone(&activity));
-                    let watchdog = header_timeout.map(|period| (activity, period));
-                    spawn_connection(&demo_http, TokioIo::new(stream), service, phase.subscribe(), watchdog);
+                    spawn_demo(&demo_http, &station, header_timeout, TokioIo::new(stream), peer, phase.subscribe());
                 }
                 // Every connector is gone: nobody can open another one.
                 None => pipe = None,
@@ -215,6 +209,23 @@ async fn next_piped(
 async fn accept_failed(error: std::io::Error, port: &'static str) {
     tracing::warn!(%error, port, "accept failed");
     sleep(ACCEPT_BACKOFF).await;
+}
+
+/// Serves one demo connection (from the port or a pipe) with its watchdog.
+fn spawn_demo<I>(
+    http: &http1::Builder,
+    station: &Arc<Station>,
+    header_timeout: Option<Duration>,
+    io: I,
+    peer: std::net::SocketAddr,
+    phase: watch::Receiver<Phase>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let activity = Arc::new(Activity::default());
+    let service = DemoService::new(Arc::clone(station), peer, Arc::clone(&activity));
+    let watchdog = header_timeout.map(|period| (activity, period));
+    spawn_connection(http, io, service, phase, watchdog);
 }
 
 /// Serves one connection in its own task. With a `watchdog`, the connection is closed when a
