@@ -1,16 +1,11 @@
 //! Live Prometheus counters for one run, on a per-run [`prometheus::Registry`] (never the global
-//! one, so that several runs can share a process), and the small `/metrics` server.
+//! one, so that several runs can share a process). `--prometheus-port` serves them with the ships'
+//! admin server (`frota::admin`).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 
-use bytes::Bytes;
 use frota::{Outcome, RequestKind};
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use prometheus::{Encoder, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
-use tokio::net::TcpListener;
+use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
 use crate::client::ErrorKind;
 use crate::collector::Sample;
@@ -95,50 +90,5 @@ impl LiveMetrics {
             self.late.inc();
         }
     }
-
-    /// The text exposition of every metric of this run.
-    pub fn render(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        // Encoding into a Vec cannot fail on I/O; a failure would leave a partial page.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        out
-    }
 }
 
-/// Serve `GET /metrics` from `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, registry: Registry) {
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(error = %e, "metrics listener cannot accept");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let registry = registry.clone();
-        tokio::spawn(async move {
-            let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let registry = registry.clone();
-                async move {
-                    let resp = if req.uri().path() == "/metrics" {
-                        let mut out = Vec::new();
-                        let _ = TextEncoder::new().encode(&registry.gather(), &mut out);
-                        hyper::Response::builder()
-                            .header("content-type", prometheus::TEXT_FORMAT)
-                            .body(Full::new(Bytes::from(out)))
-                    } else {
-                        hyper::Response::builder()
-                            .status(404)
-                            .body(Full::new(Bytes::from_static(b"try /metrics\n")))
-                    };
-                    Ok::<_, Infallible>(resp.unwrap_or_default())
-                }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
-        });
-    }
-}

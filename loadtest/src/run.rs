@@ -71,7 +71,11 @@ pub async fn run(plan: &Plan, opts: RunOptions) -> Result<Report, RunError> {
     let live = LiveMetrics::new()?;
     let server = opts
         .metrics
-        .map(|l| tokio::spawn(crate::metrics::serve(l, live.registry().clone())));
+        .map(|l| {
+            // Serves until the task is aborted at the end of the run.
+            let registry = live.registry().clone();
+            tokio::spawn(frota::admin::serve(l, registry, std::future::pending()))
+        });
 
     let start = Instant::now();
     let shared = Arc::new(Shared {
