@@ -69,13 +69,11 @@ struct Shared {
 pub async fn run(plan: &Plan, opts: RunOptions) -> Result<Report, RunError> {
     let addr = plan.target.resolve().await?;
     let live = LiveMetrics::new()?;
-    let server = opts
-        .metrics
-        .map(|l| {
-            // Serves until the task is aborted at the end of the run.
-            let registry = live.registry().clone();
-            tokio::spawn(frota::admin::serve(l, registry, std::future::pending()))
-        });
+    let server = opts.metrics.map(|l| {
+        // Serves until the task is aborted at the end of the run.
+        let registry = live.registry().clone();
+        tokio::spawn(frota::admin::serve(l, registry, std::future::pending()))
+    });
 
     let start = Instant::now();
     let shared = Arc::new(Shared {

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::error::{LoadError, Origin};
-use super::workload::{PodModel, check_labels, open_object};
+use super::workload::{PodModel, check_labels, open_object, port_number, port_protocol};
 use crate::policy::Protocol;
 
 #[derive(Debug, Clone)]
@@ -95,38 +95,24 @@ pub(crate) fn service_model(
     let mut ports = Vec::new();
     for (i, p) in spec.ports.iter().flatten().enumerate() {
         let field = format!("spec.ports[{i}]");
-        let Some(port) = u16::try_from(p.port).ok().filter(|n| *n > 0) else {
-            err(
-                &format!("{field}.port"),
-                format!("{} is not a port number (1-65535)", p.port),
-            );
+        let Some(port) = port_number(p.port, &format!("{field}.port"), &mut err) else {
             continue;
         };
-        let protocol = match p.protocol.as_deref() {
-            None => Protocol::Tcp,
-            Some(s) => match Protocol::parse(s) {
-                Some(proto) => proto,
-                None => {
-                    err(
-                        &format!("{field}.protocol"),
-                        format!("{s:?} is not TCP, UDP or SCTP"),
-                    );
-                    continue;
-                }
-            },
+        let Some(protocol) = port_protocol(
+            p.protocol.as_deref(),
+            &format!("{field}.protocol"),
+            &mut err,
+        ) else {
+            continue;
         };
         let target_port = match &p.target_port {
             None => TargetPort::Number(port),
-            Some(IntOrString::Int(n)) => match u16::try_from(*n).ok().filter(|n| *n > 0) {
-                Some(n) => TargetPort::Number(n),
-                None => {
-                    err(
-                        &format!("{field}.targetPort"),
-                        format!("{n} is not a port number (1-65535)"),
-                    );
-                    continue;
+            Some(IntOrString::Int(n)) => {
+                match port_number(*n, &format!("{field}.targetPort"), &mut err) {
+                    Some(n) => TargetPort::Number(n),
+                    None => continue,
                 }
-            },
+            }
             Some(IntOrString::String(s)) => match s.parse::<u16>() {
                 Ok(n) if n > 0 => TargetPort::Number(n),
                 _ if !s.is_empty() => TargetPort::Name(s.clone()),

@@ -250,6 +250,31 @@ pub(crate) fn open_object<'a>(
     (namespace, name, err)
 }
 
+/// A port number field (1-65535), or a problem filed at `field`.
+pub(crate) fn port_number(n: i32, field: &str, err: &mut impl FnMut(&str, String)) -> Option<u16> {
+    let port = u16::try_from(n).ok().filter(|p| *p > 0);
+    if port.is_none() {
+        err(field, format!("{n} is not a port number (1-65535)"));
+    }
+    port
+}
+
+/// A port's protocol field (TCP when absent), or a problem filed at `field`.
+pub(crate) fn port_protocol(
+    value: Option<&str>,
+    field: &str,
+    err: &mut impl FnMut(&str, String),
+) -> Option<Protocol> {
+    let Some(s) = value else {
+        return Some(Protocol::Tcp);
+    };
+    let protocol = Protocol::parse(s);
+    if protocol.is_none() {
+        err(field, format!("{s:?} is not TCP, UDP or SCTP"));
+    }
+    protocol
+}
+
 pub(crate) fn namespace_of(meta: &ObjectMeta) -> String {
     meta.namespace
         .clone()
@@ -326,28 +351,14 @@ fn container(
     let mut ports = Vec::new();
     for (i, p) in c.ports.iter().flatten().enumerate() {
         let pfield = format!("{field}.ports[{i}]");
-        let Ok(port) = u16::try_from(p.container_port)
-            .map_err(|_| ())
-            .and_then(|n| if n == 0 { Err(()) } else { Ok(n) })
+        let Some(port) = port_number(p.container_port, &format!("{pfield}.containerPort"), err)
         else {
-            err(
-                &format!("{pfield}.containerPort"),
-                format!("{} is not a port number (1-65535)", p.container_port),
-            );
             continue;
         };
-        let protocol = match p.protocol.as_deref() {
-            None => Protocol::Tcp,
-            Some(s) => match Protocol::parse(s) {
-                Some(proto) => proto,
-                None => {
-                    err(
-                        &format!("{pfield}.protocol"),
-                        format!("{s:?} is not TCP, UDP or SCTP"),
-                    );
-                    continue;
-                }
-            },
+        let Some(protocol) =
+            port_protocol(p.protocol.as_deref(), &format!("{pfield}.protocol"), err)
+        else {
+            continue;
         };
         ports.push(NamedPort {
             name: p.name.clone(),
