@@ -7,29 +7,10 @@ mod util;
 
 use std::time::Duration;
 
-use frota::patrol::{self, PatrolConfig};
-use frota::{ClientConfig, Identity, Outcome, ShipMetrics};
-use prometheus::{Encoder, Registry, TextEncoder};
+use frota::patrol;
+use frota::{Identity, Outcome, ShipMetrics};
+use prometheus::Registry;
 use tokio::sync::oneshot;
-
-fn metrics_text(registry: &Registry) -> String {
-    let mut buf = Vec::new();
-    TextEncoder::new()
-        .encode(&registry.gather(), &mut buf)
-        .unwrap();
-    String::from_utf8(buf).unwrap()
-}
-
-fn patrol_config(target: String, rate: f64, timeout: Duration) -> PatrolConfig {
-    let mut c = ClientConfig::new(Identity::caca_tie().named("caca-tie-patrol"));
-    c.target = target;
-    c.timeout = timeout;
-    let mut p = PatrolConfig::new(c);
-    p.rate = rate;
-    p.mix = "land=3,info=1,exhaust=1".parse().unwrap();
-    p.report_every = Some(Duration::from_millis(100));
-    p
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_a_death_star_restart() {
@@ -38,14 +19,14 @@ async fn survives_a_death_star_restart() {
     let registry = Registry::new();
     let metrics = ShipMetrics::register(&registry, &Identity::caca_tie()).unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let mut config = patrol_config(ds.url(), 40.0, Duration::from_millis(500));
+    let mut config = util::patrol_config(ds.url(), 40.0, Duration::from_millis(500));
     config.mix = frota::Mix::default();
     let run = tokio::spawn(patrol::run(config, Some(metrics), async {
         let _ = stopped.await;
     }));
     let count = |o: &str| {
         util::sum_metric(
-            &metrics_text(&registry),
+            &util::metrics_text(&registry),
             "ship_requests_total",
             &format!("outcome=\"{o}\""),
         )
@@ -67,7 +48,7 @@ async fn survives_a_death_star_restart() {
     stop.send(()).unwrap();
     let totals = run.await.unwrap().unwrap();
     assert_eq!(
-        util::sum_metric(&metrics_text(&registry), "ship_requests_total", ""),
+        util::sum_metric(&util::metrics_text(&registry), "ship_requests_total", ""),
         totals.total()
     );
     assert!(

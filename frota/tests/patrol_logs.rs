@@ -9,29 +9,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use frota::patrol::{self, PatrolConfig};
-use frota::{ClientConfig, Identity, Outcome, ShipMetrics};
-use prometheus::{Encoder, Registry, TextEncoder};
+use frota::patrol;
+use frota::{Identity, Outcome, ShipMetrics};
+use prometheus::Registry;
 use tokio::sync::oneshot;
-
-fn metrics_text(registry: &Registry) -> String {
-    let mut buf = Vec::new();
-    TextEncoder::new()
-        .encode(&registry.gather(), &mut buf)
-        .unwrap();
-    String::from_utf8(buf).unwrap()
-}
-
-fn patrol_config(target: String, rate: f64, timeout: Duration) -> PatrolConfig {
-    let mut c = ClientConfig::new(Identity::caca_tie().named("caca-tie-patrol"));
-    c.target = target;
-    c.timeout = timeout;
-    let mut p = PatrolConfig::new(c);
-    p.rate = rate;
-    p.mix = "land=3,info=1,exhaust=1".parse().unwrap();
-    p.report_every = Some(Duration::from_millis(100));
-    p
-}
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -70,7 +51,7 @@ fn every_request_is_accounted_once() {
             let metrics = ShipMetrics::register(&registry, &id).unwrap();
             let (stop, stopped) = oneshot::channel::<()>();
             let run = tokio::spawn(patrol::run(
-                patrol_config(ds.url(), 100.0, Duration::from_secs(1)),
+                util::patrol_config(ds.url(), 100.0, Duration::from_secs(1)),
                 Some(metrics),
                 async {
                     let _ = stopped.await;
@@ -78,7 +59,8 @@ fn every_request_is_accounted_once() {
             ));
             // Let a good number of requests finish (no timing claim: wait for the count).
             for _ in 0..400 {
-                if util::sum_metric(&metrics_text(&registry), "ship_requests_total", "") >= 20 {
+                if util::sum_metric(&util::metrics_text(&registry), "ship_requests_total", "") >= 20
+                {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(25)).await;
@@ -86,7 +68,7 @@ fn every_request_is_accounted_once() {
             stop.send(()).unwrap();
             let totals = run.await.unwrap().unwrap();
             ds.stop().await;
-            (totals, metrics_text(&registry))
+            (totals, util::metrics_text(&registry))
         })
     };
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();

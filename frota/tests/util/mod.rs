@@ -189,3 +189,29 @@ pub fn sum_metric(text: &str, name: &str, label_filter: &str) -> u64 {
         .map(|v| v as u64)
         .sum()
 }
+
+/// The Prometheus text of `registry`.
+pub fn metrics_text(registry: &prometheus::Registry) -> String {
+    use prometheus::Encoder;
+    let mut buf = Vec::new();
+    prometheus::TextEncoder::new()
+        .encode(&registry.gather(), &mut buf)
+        .unwrap();
+    String::from_utf8(buf).unwrap()
+}
+
+/// A caca-tie patrol of `target` with a mix of every request kind and a summary every 100 ms.
+pub fn patrol_config(
+    target: String,
+    rate: f64,
+    timeout: std::time::Duration,
+) -> frota::patrol::PatrolConfig {
+    let mut c = frota::ClientConfig::new(frota::Identity::caca_tie().named("caca-tie-patrol"));
+    c.target = target;
+    c.timeout = timeout;
+    let mut p = frota::patrol::PatrolConfig::new(c);
+    p.rate = rate;
+    p.mix = "land=3,info=1,exhaust=1".parse().unwrap();
+    p.report_every = Some(std::time::Duration::from_millis(100));
+    p
+}
