@@ -14,6 +14,7 @@ use super::timing::{
 };
 use super::{Lang, book, wait_until};
 use crate::cli::Error;
+use crate::cli::get::Resource;
 use crate::control::Running;
 use crate::control::discovery::{self, ControlArgs, Discovery};
 use crate::galaxy::{Options, Role, Upstream, ship};
@@ -114,17 +115,7 @@ impl<'o> Tutorial<'o> {
             wait_until(MUST_HAPPEN, || g.pods.iter().all(|p| p.state().ready))
         };
         self.cmd("kubectl get pods", "galaxia get pods")?;
-        self.show_verb(|out, c| {
-            crate::cli::get::run(
-                crate::cli::get::Args {
-                    resource: crate::cli::get::Resource::Pods,
-                    name: None,
-                    output: None,
-                    control: c,
-                },
-                out,
-            )
-        })?;
+        self.show_get(Resource::Pods)?;
         self.check(
             ready,
             l.t(
@@ -191,17 +182,7 @@ impl<'o> Tutorial<'o> {
             .into(),
         )?;
         self.cmd("kubectl get cnp", "galaxia get cnp")?;
-        let listed = self.show_verb(|out, c| {
-            crate::cli::get::run(
-                crate::cli::get::Args {
-                    resource: crate::cli::get::Resource::Policies,
-                    name: None,
-                    output: None,
-                    control: c,
-                },
-                out,
-            )
-        })?;
+        let listed = self.show_get(Resource::Policies)?;
         self.check(
             listed.contains("regra1"),
             l.t("get cnp lista a regra1", "get cnp lists regra1").into(),
@@ -235,7 +216,7 @@ impl<'o> Tutorial<'o> {
             .into(),
         )?;
         self.cmd("kubectl get pods", "galaxia get pods")?;
-        self.show_pods()?;
+        self.show_get(Resource::Pods)?;
         let back = {
             let g = self.galaxy();
             wait_until(MUST_HAPPEN, || {
@@ -251,7 +232,7 @@ impl<'o> Tutorial<'o> {
             )
             .into(),
         )?;
-        self.show_pods()?;
+        self.show_get(Resource::Pods)?;
         let kept_landing = counts(&self.galaxy(), "caca-tie", Outcome::Landed) > landed_before;
         self.check(
             kept_landing,
@@ -334,7 +315,7 @@ impl<'o> Tutorial<'o> {
         let deleted = self.show_verb(|out, c| {
             crate::cli::delete::run(
                 crate::cli::delete::Args {
-                    resource: Some(crate::cli::get::Resource::Policies),
+                    resource: Some(Resource::Policies),
                     names: vec!["regra1".into()],
                     files: Vec::new(),
                     control: c,
@@ -454,11 +435,12 @@ impl<'o> Tutorial<'o> {
         Ok(text)
     }
 
-    fn show_pods(&mut self) -> Result<String, Error> {
+    /// `galaxia get RESOURCE`, shown.
+    fn show_get(&mut self, resource: Resource) -> Result<String, Error> {
         self.show_verb(|out, c| {
             crate::cli::get::run(
                 crate::cli::get::Args {
-                    resource: crate::cli::get::Resource::Pods,
+                    resource,
                     name: None,
                     output: None,
                     control: c,
