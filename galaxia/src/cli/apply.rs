@@ -47,19 +47,26 @@ pub fn send(
             }
             Err(e) => return Err(verb(e)),
         };
-        for r in resp.results {
-            if r.ok {
-                writeln!(out, "{}", r.line)?;
-            } else {
-                failed = true;
-                eprintln!("{}", r.line);
-            }
-        }
+        failed |= !print_results(&resp, out)?;
     }
     if failed {
         return Err(Error::Reported(1));
     }
     Ok(())
+}
+
+/// kubectl's line for each object: stdout when it went through, stderr when not. True when all did.
+pub fn print_results(resp: &ApplyResponse, out: &mut dyn Write) -> Result<bool, Error> {
+    let mut all = true;
+    for r in &resp.results {
+        if r.ok {
+            writeln!(out, "{}", r.line)?;
+        } else {
+            all = false;
+            eprintln!("{}", r.line);
+        }
+    }
+    Ok(all)
 }
 
 /// Read every file named (directories: their `.yaml`, `.yml` and `.json` files, sorted), with the

@@ -63,14 +63,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
         let resp: ApplyResponse = rt
             .block_on(control.post("/v1/cnp/delete", &req))
             .map_err(verb)?;
-        for r in resp.results {
-            if r.ok {
-                writeln!(out, "{}", r.line)?;
-            } else {
-                failed = true;
-                eprintln!("{}", r.line);
-            }
-        }
+        failed |= !super::apply::print_results(&resp, out)?;
     }
     if failed {
         return Err(Error::Reported(1));
