@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::policies::{Decide, Decision, HttpFacts};
+use super::policies::{Decide, Decision};
 use super::{Blueprint, ContainerPort, PodSpec, Role, ServicePort, ServiceSpec, TargetPort};
 use crate::manifest::{self, ImageKind, Manifests, Object};
 use crate::policy::{CompiledPolicy, Endpoint, HttpRequest, PolicySet, Protocol, Verdict};
@@ -134,7 +134,7 @@ struct Engine {
 }
 
 impl Decide for Engine {
-    fn decide(&self, from: usize, to: usize, port: u16, req: &HttpFacts<'_>) -> Decision {
+    fn decide(&self, from: usize, to: usize, port: u16, request: &HttpRequest<'_>) -> Decision {
         let (Some(src), Some(dst)) = (self.endpoints.get(from), self.endpoints.get(to)) else {
             return Decision::Forward {
                 l7: false,
@@ -153,23 +153,17 @@ impl Decide for Engine {
                 reason: conn.explain(src, dst, port, Protocol::Tcp),
             };
         };
-        let request = HttpRequest {
-            method: req.method,
-            path: req.path,
-            host: req.host,
-            headers: req.headers,
-        };
-        let v = conn.http(&request);
+        let v = conn.http(request);
         match v.verdict {
             Verdict::Forwarded => Decision::Forward {
                 l7: true,
-                reason: v.explain(&request),
+                reason: v.explain(request),
             },
             Verdict::Denied => Decision::Deny {
-                reason: v.explain(&request),
+                reason: v.explain(request),
             },
             Verdict::Dropped | Verdict::Allowed => Decision::Drop {
-                reason: v.explain(&request),
+                reason: v.explain(request),
             },
         }
     }

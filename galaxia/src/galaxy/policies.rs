@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::engine;
-use crate::policy::Endpoint;
+use crate::policy::{Endpoint, HttpRequest};
 
 /// What the proxy does with one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,22 +24,12 @@ pub enum Decision {
     Forward { l7: bool, reason: String },
 }
 
-/// The parts of an HTTP request that Cilium's HTTP rules look at.
-#[derive(Debug, Clone, Copy)]
-pub struct HttpFacts<'a> {
-    pub method: &'a str,
-    /// The path with its query, as Envoy's `:path`.
-    pub path: &'a str,
-    pub host: &'a str,
-    pub headers: &'a http::HeaderMap,
-}
-
 /// The compiled policy set: a pure function of (source pod, destination pod, container port,
 /// request). Pods are indices into the galaxy's pod list. The L3/L4 verdict is per connection in
 /// Cilium; the proxy asks per request, which is the same thing for the ships (a fresh connection
 /// per request) and makes a policy change felt from the very next request.
 pub trait Decide: Send + Sync {
-    fn decide(&self, from: usize, to: usize, port: u16, req: &HttpFacts<'_>) -> Decision;
+    fn decide(&self, from: usize, to: usize, port: u16, req: &HttpRequest<'_>) -> Decision;
 }
 
 /// One policy as stored: its source text (for `describe`) and its decoded form.

@@ -12,7 +12,7 @@ use super::ProxyBody;
 use super::identify::Target;
 use crate::galaxy::Shared;
 use crate::galaxy::config::DROP_HOLD;
-use crate::galaxy::policies::HttpFacts;
+use crate::policy::HttpRequest;
 
 pub use crate::galaxy::policies::Decision;
 
@@ -25,13 +25,13 @@ pub fn decide(
     target: &Target,
     req: &Request<Incoming>,
 ) -> Decision {
-    let facts = HttpFacts {
+    let request = HttpRequest {
         method: req.method().as_str(),
         path: &target.path,
         host: &target.authority,
         headers: req.headers(),
     };
-    shared.policies.current().decide(from, to, port, &facts)
+    shared.policies.current().decide(from, to, port, &request)
 }
 
 /// Hold a dropped request: answer nothing until the client gives up (hyper notices the close and
