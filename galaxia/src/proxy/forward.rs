@@ -147,13 +147,15 @@ impl Upstream {
                 }
             }
         }
-        // Origin-form on the wire to the replica.
-        let path = req
-            .uri()
-            .path_and_query()
-            .map_or("/", |pq| pq.as_str())
-            .to_string();
-        match path.parse::<http::Uri>() {
+        // Origin-form on the wire to the replica (the path is shared, not copied).
+        let mut origin_form = http::uri::Parts::default();
+        origin_form.path_and_query = Some(
+            req.uri()
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+        );
+        match http::Uri::from_parts(origin_form) {
             Ok(uri) => *req.uri_mut() = uri,
             Err(_) => {
                 return local_answer(
