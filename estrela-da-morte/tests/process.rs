@@ -95,18 +95,7 @@ async fn run_returns_exploded_and_stops_serving() {
     })
     .await;
     let demo = station.demo;
-    let answer =
-        tokio::task::spawn_blocking(move || get_blocking(demo, "PUT", "/v1/exhaust-port", ""))
-            .await
-            .unwrap()
-            .unwrap();
-    assert_eq!(status_of(&answer), 503);
-    let exit = tokio::time::timeout(IO_LIMIT, station.task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert_eq!(exit, Exit::Exploded);
+    hit_exhaust_and_wait_for_explosion(station).await;
     assert!(
         TcpStream::connect(demo).is_err(),
         "still accepting after the explosion"
@@ -189,6 +178,11 @@ async fn an_explosion_during_the_drain_still_explodes() {
     })
     .await;
     station.trigger_stop();
+    hit_exhaust_and_wait_for_explosion(station).await;
+}
+
+/// PUT the exhaust port (503 with the panic), then wait for `run` to return `Exploded`.
+async fn hit_exhaust_and_wait_for_explosion(station: util::Station) {
     let demo = station.demo;
     let answer =
         tokio::task::spawn_blocking(move || get_blocking(demo, "PUT", "/v1/exhaust-port", ""))
