@@ -8,7 +8,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use prometheus::{Encoder, Registry, TextEncoder};
+use prometheus::Registry;
 use tokio::net::TcpListener;
 
 /// Serve until `shutdown` resolves; connections still open then are dropped.
@@ -50,18 +50,14 @@ pub async fn serve(
 fn route(req: &Request<Incoming>, registry: &Registry) -> Response<Full<Bytes>> {
     match req.uri().path() {
         "/healthz" | "/readyz" => text(StatusCode::OK, "text/plain", b"ok\n".to_vec()),
-        "/metrics" => {
-            let encoder = TextEncoder::new();
-            let mut buf = Vec::new();
-            match encoder.encode(&registry.gather(), &mut buf) {
-                Ok(()) => text(StatusCode::OK, encoder.format_type(), buf),
-                Err(e) => text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "text/plain",
-                    format!("{e}\n").into_bytes(),
-                ),
-            }
-        }
+        "/metrics" => match crate::metrics::render(registry) {
+            Ok(buf) => text(StatusCode::OK, prometheus::TEXT_FORMAT, buf),
+            Err(e) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                format!("{e}\n").into_bytes(),
+            ),
+        },
         _ => text(StatusCode::NOT_FOUND, "text/plain", b"not found\n".to_vec()),
     }
 }

@@ -1,7 +1,9 @@
 //! The ships' Prometheus metrics, on a registry the caller owns (several ships can live in one
 //! process, as in galaxia). The identity is a set of constant labels on every series.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+/// Re-exported: the registry type of [`ShipMetrics::register`] and [`render`].
+pub use prometheus::Registry;
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, TextEncoder};
 
 use crate::client::Reply;
 use crate::identity::Identity;
@@ -13,6 +15,13 @@ use crate::outcome::Outcome;
 const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+
+/// The Prometheus text exposition of everything on `registry` (what `/metrics` serves).
+pub fn render(registry: &Registry) -> Result<Vec<u8>, prometheus::Error> {
+    let mut buf = Vec::new();
+    TextEncoder::new().encode(&registry.gather(), &mut buf)?;
+    Ok(buf)
+}
 
 /// Counters by kind and outcome, and a latency histogram by kind and outcome.
 #[derive(Clone, Debug)]

@@ -191,13 +191,8 @@ pub fn sum_metric(text: &str, name: &str, label_filter: &str) -> u64 {
 }
 
 /// The Prometheus text of `registry`.
-pub fn metrics_text(registry: &prometheus::Registry) -> String {
-    use prometheus::Encoder;
-    let mut buf = Vec::new();
-    prometheus::TextEncoder::new()
-        .encode(&registry.gather(), &mut buf)
-        .unwrap();
-    String::from_utf8(buf).unwrap()
+pub fn metrics_text(registry: &frota::metrics::Registry) -> String {
+    String::from_utf8(frota::metrics::render(registry).unwrap()).unwrap()
 }
 
 /// A caca-tie patrol of `target` with a mix of every request kind and a summary every 100 ms.
