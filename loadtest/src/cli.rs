@@ -1,7 +1,5 @@
-//! The command line of `loadtest`, and its validation into one [`Plan`] before anything runs.
-//!
-//! clap checks the shapes of the flags; [`Args::plan`] checks how they combine and yields the
-//! load model and stop condition as enums, so that the worker loop never looks at raw flags.
+//! The command line of `loadtest`: clap checks the shapes of the flags, and [`Args::plan`] hands
+//! them to [`Plan::new`], which checks how they combine (see `plan.rs`).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -10,10 +8,7 @@ use std::time::Duration;
 use frota::Mix;
 
 use crate::failif::Condition;
-use crate::target::{Target, TargetError};
-
-/// When neither `--duration` nor `--requests` is given.
-pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+use crate::plan::{Flags, Plan, PlanError};
 
 /// Load the Death Star with the demo's requests and report what each one got.
 ///
@@ -110,104 +105,22 @@ pub struct Args {
     pub no_progress: bool,
 }
 
-/// How requests are started.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Model {
-    /// Each connection sends its next request when the previous one is answered.
-    Closed { connections: usize },
-    /// Requests start on a fixed schedule of `rate` per second, at most `connections` at once.
-    Open { rate: f64, connections: usize },
-}
-
-impl Model {
-    pub fn connections(&self) -> usize {
-        match *self {
-            Model::Closed { connections } | Model::Open { connections, .. } => connections,
-        }
-    }
-}
-
-/// When the measured part of the run ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    After(Duration),
-    Requests(u64),
-}
-
-/// Everything a run needs, validated.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    pub target: Target,
-    pub model: Model,
-    pub stop: Stop,
-    pub warmup: Duration,
-    pub mix: Mix,
-    pub timeout: Duration,
-    pub keepalive: bool,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PlanError {
-    #[error("-c/--connections must be at least 1")]
-    NoConnections,
-    #[error("--rate must be a positive number of requests per second, got {0}")]
-    BadRate(f64),
-    #[error("--requests must be at least 1")]
-    NoRequests,
-    #[error("--duration must be longer than 0s")]
-    NoDuration,
-    #[error("--timeout must be longer than 0s")]
-    NoTimeout,
-    #[error("--threads must be at least 1")]
-    NoThreads,
-    #[error(transparent)]
-    Target(#[from] TargetError),
-}
-
 impl Args {
     /// Check how the flags combine and build the plan.
     pub fn plan(&self) -> Result<Plan, PlanError> {
-        if self.connections == 0 {
-            return Err(PlanError::NoConnections);
-        }
-        if self.threads == Some(0) {
-            return Err(PlanError::NoThreads);
-        }
-        if self.timeout.is_zero() {
-            return Err(PlanError::NoTimeout);
-        }
-        let model = match self.rate {
-            None => Model::Closed {
-                connections: self.connections,
-            },
-            Some(rate) if rate.is_finite() && rate > 0.0 => Model::Open {
-                rate,
-                connections: self.connections,
-            },
-            Some(rate) => return Err(PlanError::BadRate(rate)),
-        };
-        let stop = match (self.requests, self.duration) {
-            (Some(0), _) => return Err(PlanError::NoRequests),
-            (Some(n), _) => Stop::Requests(n),
-            (None, Some(d)) if d.is_zero() => return Err(PlanError::NoDuration),
-            (None, Some(d)) => Stop::After(d),
-            (None, None) => Stop::After(DEFAULT_DURATION),
-        };
-        let keepalive = !self.no_keepalive;
-        let target = Target::new(
-            &self.url,
-            self.proxy.as_deref(),
-            self.host.as_deref(),
-            keepalive,
-        )?;
-        Ok(Plan {
-            target,
-            model,
-            stop,
+        Plan::new(&Flags {
+            url: &self.url,
+            connections: self.connections,
+            rate: self.rate,
+            duration: self.duration,
+            requests: self.requests,
             warmup: self.warmup,
-            mix: self.mix.clone(),
+            mix: &self.mix,
             timeout: self.timeout,
-            keepalive,
+            host: self.host.as_deref(),
+            proxy: self.proxy.as_deref(),
+            keepalive: !self.no_keepalive,
+            threads: self.threads,
         })
     }
 }
@@ -236,6 +149,7 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::plan::{DEFAULT_DURATION, Model, Stop};
     use clap::Parser;
 
     fn plan(args: &[&str]) -> Result<Plan, PlanError> {

@@ -1,7 +1,8 @@
 //! The one collector: workers send a [`Sample`] per request on a channel (grouped in small
 //! batches: one channel message, and so at most one wake-up of the collector, per
-//! [`SAMPLE_BATCH`] requests instead of per request), and this folds them into a [`Tally`] (HDR histogram plus counts by outcome, kind and error), feeds the live
-//! Prometheus counters, and asks the printer for a progress line once a second.
+//! [`SAMPLE_BATCH`] requests instead of per request), and this folds them into a [`Tally`] (HDR
+//! histogram plus counts by outcome, kind and error), feeds the live Prometheus counters, and asks
+//! the printer for a progress line once a second.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use tokio::time::Instant;
 
 use crate::client::ErrorKind;
 use crate::metrics::LiveMetrics;
+use crate::sample::Sample;
 
 /// Latencies are recorded in microseconds, from 1 us to an hour, to 3 significant digits:
 /// a fixed-size histogram whatever the run's length.
@@ -25,22 +27,6 @@ pub const SAMPLE_BATCH: usize = 64;
 /// A worker also sends a partial batch when its oldest sample is this old, so that live
 /// counters and the progress line lag by at most about this much at low rates.
 pub const SAMPLE_MAX_AGE: Duration = Duration::from_millis(100);
-
-/// What one request got.
-#[derive(Debug, Clone, Copy)]
-pub struct Sample {
-    pub kind: RequestKind,
-    pub outcome: Outcome,
-    /// Set when the request got no HTTP answer.
-    pub error: Option<ErrorKind>,
-    /// From the request's due time to its end.
-    pub latency: Duration,
-    /// Started more than [`crate::schedule::LATE_AFTER`] after its due time.
-    pub late: bool,
-    /// False during the warm-up.
-    pub recorded: bool,
-    pub done_at: Instant,
-}
 
 /// Everything measured so far.
 #[derive(Debug, Clone)]

@@ -1,8 +1,8 @@
 //! `loadtest`: a load generator that knows the Star Wars demo.
 //!
-//! [`cli::Args`] is validated into a [`cli::Plan`] (closed or open model, duration or count);
+//! [`cli::Args`] is validated into a [`plan::Plan`] (closed or open model, duration or count);
 //! [`run::run`] starts one worker per connection on a [`schedule::Schedule`], each sending one
-//! [`collector::Sample`] per request to the collector, which folds them into an HDR histogram and
+//! [`sample::Sample`] per request to the collector, which folds them into an HDR histogram and
 //! counts by [`frota::Outcome`]; [`report::Report`] is the result, rendered for people or as JSON,
 //! and [`failif::Condition`]s decide the exit status.
 
@@ -11,12 +11,15 @@ pub mod client;
 pub mod collector;
 pub mod failif;
 pub mod metrics;
+pub mod plan;
 pub mod report;
 pub mod run;
+pub mod sample;
 pub mod schedule;
 pub mod target;
 
-pub use cli::{Args, Model, Plan, PlanError, Stop};
+pub use cli::Args;
 pub use failif::Condition;
+pub use plan::{Model, Plan, PlanError, Stop};
 pub use report::Report;
 pub use run::{RunError, RunOptions, run};

@@ -8,7 +8,7 @@ use frota::{Outcome, RequestKind};
 use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
 use crate::client::ErrorKind;
-use crate::collector::Sample;
+use crate::sample::Sample;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot register metric: {0}")]

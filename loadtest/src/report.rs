@@ -8,8 +8,8 @@ use std::time::Duration;
 use frota::Outcome;
 use serde::Serialize;
 
-use crate::cli::{Model, Plan, Stop};
 use crate::collector::{HIST_DIGITS, HIST_MAX_US, Tally};
+use crate::plan::{Model, Plan, Stop};
 use crate::schedule::LATE_AFTER;
 
 /// Latency figures in milliseconds (fractional).

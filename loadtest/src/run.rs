@@ -18,11 +18,12 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant};
 
-use crate::cli::{Model, Plan, Stop};
 use crate::client::{Answer, ClientError, Conn, ErrorKind};
-use crate::collector::{SAMPLE_BATCH, SAMPLE_MAX_AGE, Sample, collect};
+use crate::collector::{SAMPLE_BATCH, SAMPLE_MAX_AGE, collect};
 use crate::metrics::{LiveMetrics, MetricsError};
+use crate::plan::{Model, Plan, Stop};
 use crate::report::{Report, progress_line};
+use crate::sample::Sample;
 use crate::schedule::{LATE_AFTER, Schedule};
 use crate::target::{Target, TargetError};
 

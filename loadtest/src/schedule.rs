@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::cli::{Model, Stop};
+use crate::plan::{Model, Stop};
 
 /// A request that starts later than this after its due time counts as late.
 pub const LATE_AFTER: Duration = Duration::from_millis(2);
