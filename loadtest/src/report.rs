@@ -1,16 +1,80 @@
 //! The final report (what `--json` writes, field for field) and the printer that renders it
 //! and the live progress line for people.
+//!
+//! Counts are keyed by the typed [`Outcome`], [`RequestKind`] and [`ErrorKind`]; they serialize
+//! and print by their names, sorted by name, so the JSON stays a map from name to figure
+//! (`report.schema.json` pins its shape).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use frota::Outcome;
-use serde::Serialize;
+use frota::{Outcome, RequestKind};
+use serde::{Serialize, Serializer};
 
+use crate::client::ErrorKind;
 use crate::collector::{HIST_DIGITS, HIST_MAX_US, Tally};
 use crate::plan::{Model, Plan, Stop};
 use crate::schedule::LATE_AFTER;
+
+/// A map key written by its name: the names are the contract (metrics labels, `--fail-if`,
+/// the JSON), while the enums' own order is not alphabetical.
+pub trait Named {
+    fn key_name(&self) -> Cow<'static, str>;
+}
+
+impl Named for Outcome {
+    fn key_name(&self) -> Cow<'static, str> {
+        self.name()
+    }
+}
+
+impl Named for RequestKind {
+    fn key_name(&self) -> Cow<'static, str> {
+        Cow::Borrowed(self.name())
+    }
+}
+
+impl Named for ErrorKind {
+    fn key_name(&self) -> Cow<'static, str> {
+        Cow::Borrowed(self.name())
+    }
+}
+
+/// The entries of a map by name, in name order (how the JSON and the printer list them).
+pub fn by_name<K: Named, V>(map: &BTreeMap<K, V>) -> Vec<(Cow<'static, str>, &V)> {
+    let mut entries: Vec<_> = map.iter().map(|(k, v)| (k.key_name(), v)).collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries
+}
+
+/// Serializes a typed map as a JSON object keyed by name.
+struct ByName<'a, K, V>(&'a BTreeMap<K, V>);
+
+impl<K: Named, V: Serialize> Serialize for ByName<'_, K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(by_name(self.0))
+    }
+}
+
+fn named_map<K: Named, V: Serialize, S: Serializer>(
+    map: &BTreeMap<K, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    ByName(map).serialize(s)
+}
+
+fn named_nested<K: Named, K2: Named, V: Serialize, S: Serializer>(
+    map: &BTreeMap<K, BTreeMap<K2, V>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(
+        by_name(map)
+            .into_iter()
+            .map(|(name, inner)| (name, ByName(inner))),
+    )
+}
 
 /// Latency figures in milliseconds (fractional).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -78,9 +142,13 @@ pub struct Report {
     pub late: u64,
     pub late_after_ms: f64,
     pub latency: Latency,
-    pub outcomes: BTreeMap<String, OutcomeCount>,
-    pub by_kind: BTreeMap<String, BTreeMap<String, u64>>,
-    pub errors: BTreeMap<String, u64>,
+    #[serde(serialize_with = "named_map")]
+    pub outcomes: BTreeMap<Outcome, OutcomeCount>,
+    #[serde(serialize_with = "named_nested")]
+    pub by_kind: BTreeMap<RequestKind, BTreeMap<Outcome, u64>>,
+    /// Requests with no HTTP answer, by error kind.
+    #[serde(serialize_with = "named_map")]
+    pub errors: BTreeMap<ErrorKind, u64>,
     pub histogram: HistogramDump,
 }
 
@@ -110,9 +178,9 @@ impl Report {
         let outcomes = tally
             .outcomes
             .iter()
-            .map(|(o, &n)| {
+            .map(|(&o, &n)| {
                 (
-                    o.name().into_owned(),
+                    o,
                     OutcomeCount {
                         count: n,
                         per_second: per_second(n),
@@ -120,21 +188,6 @@ impl Report {
                     },
                 )
             })
-            .collect();
-        let by_kind = tally
-            .by_kind
-            .iter()
-            .map(|(k, m)| {
-                (
-                    k.name().to_string(),
-                    m.iter().map(|(o, &n)| (o.name().into_owned(), n)).collect(),
-                )
-            })
-            .collect();
-        let errors = tally
-            .errors
-            .iter()
-            .map(|(e, &n)| (e.name().to_string(), n))
             .collect();
         let buckets = h
             .iter_recorded()
@@ -188,8 +241,8 @@ impl Report {
                 },
             },
             outcomes,
-            by_kind,
-            errors,
+            by_kind: tally.by_kind.clone(),
+            errors: tally.errors.clone(),
             histogram: HistogramDump {
                 unit: "us",
                 lowest: 1,
@@ -202,9 +255,7 @@ impl Report {
 
     /// How many measured requests ended with this outcome.
     pub fn count(&self, outcome: Outcome) -> u64 {
-        self.outcomes
-            .get(outcome.name().as_ref())
-            .map_or(0, |c| c.count)
+        self.outcomes.get(&outcome).map_or(0, |c| c.count)
     }
 
     /// The human report.
@@ -259,7 +310,7 @@ impl Report {
         if self.outcomes.is_empty() {
             writeln!(s, "  no request was measured")?;
         }
-        for (name, c) in &self.outcomes {
+        for (name, c) in by_name(&self.outcomes) {
             writeln!(
                 s,
                 "  {name:<10} {:>10}  {:>10.1}/s  {:>6.2}%",
@@ -270,15 +321,17 @@ impl Report {
         }
         if self.by_kind.len() > 1 {
             writeln!(s, "by request")?;
-            for (kind, m) in &self.by_kind {
-                let parts: Vec<String> = m.iter().map(|(o, n)| format!("{o} {n}")).collect();
+            for (kind, m) in by_name(&self.by_kind) {
+                let parts: Vec<String> = by_name(m)
+                    .into_iter()
+                    .map(|(o, n)| format!("{o} {n}"))
+                    .collect();
                 writeln!(s, "  {kind:<8} {}", parts.join(", "))?;
             }
         }
         if !self.errors.is_empty() {
-            let parts: Vec<String> = self
-                .errors
-                .iter()
+            let parts: Vec<String> = by_name(&self.errors)
+                .into_iter()
                 .map(|(e, n)| format!("{e} {n}"))
                 .collect();
             writeln!(s, "errors: {}", parts.join(", "))?;
@@ -305,4 +358,93 @@ pub fn progress_line(tally: &Tally, elapsed: Duration) -> String {
         s.push_str(" (warming up)");
     }
     s
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::plan::Flags;
+    use crate::sample::Sample;
+    use tokio::time::Instant;
+
+    fn plan() -> Plan {
+        let mix = "land=1,exhaust=1".parse().unwrap();
+        Plan::new(&Flags {
+            url: "http://127.0.0.1:1",
+            connections: 1,
+            rate: None,
+            duration: None,
+            requests: Some(4),
+            warmup: Duration::ZERO,
+            mix: &mix,
+            timeout: Duration::from_secs(1),
+            host: None,
+            proxy: None,
+            keepalive: true,
+            threads: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn typed_keys_serialize_and_print_by_name_in_name_order() {
+        let mut tally = Tally::new();
+        let now = Instant::now();
+        for (kind, outcome, error) in [
+            (RequestKind::Land, Outcome::Landed, None),
+            (RequestKind::Land, Outcome::Http(404), None),
+            (
+                RequestKind::Exhaust,
+                Outcome::Dropped,
+                Some(ErrorKind::Timeout),
+            ),
+            (
+                RequestKind::Exhaust,
+                Outcome::Refused,
+                Some(ErrorKind::Connect),
+            ),
+        ] {
+            tally.add(&Sample {
+                kind,
+                outcome,
+                error,
+                latency: Duration::from_millis(1),
+                late: false,
+                recorded: true,
+                done_at: now,
+            });
+        }
+        let report = Report::new(&plan(), &tally, Duration::from_secs(1), 0);
+        assert_eq!(report.count(Outcome::Http(404)), 1);
+        let json = serde_json::to_string(&report).unwrap();
+        // The text between one field's name and the next's; serde_json::Value would sort it.
+        let section = |field: &str, next: &str| {
+            let from = json.find(&format!("\"{field}\":")).unwrap();
+            let to = json.find(&format!("\"{next}\":")).unwrap();
+            json[from..to].to_string()
+        };
+        let in_order = |text: &str, keys: &[&str]| {
+            let at: Vec<usize> = keys
+                .iter()
+                .map(|k| text.find(&format!("\"{k}\":")).unwrap())
+                .collect();
+            assert!(at.is_sorted(), "{keys:?} not in this order in {text}");
+        };
+        in_order(
+            &section("outcomes", "by_kind"),
+            &["dropped", "http_404", "landed", "refused"],
+        );
+        in_order(&section("by_kind", "errors"), &["exhaust", "land"]);
+        in_order(&section("errors", "histogram"), &["connect", "timeout"]);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["by_kind"]["exhaust"]["refused"], 1);
+        assert_eq!(value["outcomes"]["http_404"]["count"], 1);
+        let text = report.render();
+        assert!(
+            text.contains("  exhaust  dropped 1, refused 1\n  land     http_404 1, landed 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("errors: connect 1, timeout 1\n"), "{text}");
+    }
 }

@@ -58,7 +58,10 @@ fn cycle_through(graph: &BTreeMap<String, BTreeSet<String>>, from: &str) -> Opti
 #[test]
 fn no_module_imports_one_that_imports_it_back() {
     let graph = imports();
-    assert!(graph.contains_key("plan") && graph.contains_key("sample"), "{graph:?}");
+    assert!(
+        graph.contains_key("plan") && graph.contains_key("sample"),
+        "{graph:?}"
+    );
     let cycles: Vec<String> = graph
         .keys()
         .filter_map(|m| cycle_through(&graph, m))
