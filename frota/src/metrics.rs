@@ -1,6 +1,9 @@
 //! The ships' Prometheus metrics, on a registry the caller owns (several ships can live in one
 //! process, as in galaxia). The identity is a set of constant labels on every series.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
 /// Re-exported: the registry type of [`ShipMetrics::register`] and [`render`].
 pub use prometheus::Registry;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, TextEncoder};
@@ -28,6 +31,9 @@ pub fn render(registry: &Registry) -> Result<Vec<u8>, prometheus::Error> {
 pub struct ShipMetrics {
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// The same counts by outcome, typed, for a program that runs ships in-process (galaxia)
+    /// and must not read them back out of the Prometheus text.
+    by_outcome: Arc<Mutex<BTreeMap<Outcome, u64>>>,
 }
 
 impl ShipMetrics {
@@ -61,7 +67,19 @@ impl ShipMetrics {
                 requests.with_label_values(&[kind.name(), &outcome.name()]);
             }
         }
-        Ok(ShipMetrics { requests, latency })
+        Ok(ShipMetrics {
+            requests,
+            latency,
+            by_outcome: Arc::default(),
+        })
+    }
+
+    /// The finished requests so far, by outcome (outcomes not seen yet are absent).
+    pub fn counts(&self) -> BTreeMap<Outcome, u64> {
+        self.by_outcome
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Count one finished request.
@@ -72,5 +90,11 @@ impl ShipMetrics {
         self.latency
             .with_label_values(&labels)
             .observe(reply.latency.as_secs_f64());
+        *self
+            .by_outcome
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(reply.outcome)
+            .or_default() += 1;
     }
 }
