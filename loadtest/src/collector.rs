@@ -79,10 +79,6 @@ impl Tally {
         }
         self.last_done = Some(self.last_done.map_or(s.done_at, |t| t.max(s.done_at)));
     }
-
-    pub fn count(&self, outcome: Outcome) -> u64 {
-        self.outcomes.get(&outcome).copied().unwrap_or_default()
-    }
 }
 
 impl Default for Tally {
