@@ -17,6 +17,7 @@ pub mod outcome;
 pub mod patrol;
 pub mod proxy;
 pub mod resolve;
+pub mod signal;
 pub mod transport;
 
 pub use client::{Client, ClientConfig, Reply};
