@@ -21,8 +21,8 @@ use crate::plan::{Flags, Plan, PlanError};
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "loadtest", version)]
 pub struct Args {
-    /// The Death Star's base URL (http only), e.g. http://127.0.0.1:8080 or
-    /// http://estrela-da-morte.default.svc.cluster.local
+    /// The Death Star's base URL (http only; without a scheme, http:// is assumed), e.g.
+    /// http://127.0.0.1:8080, 127.0.0.1:8080 or http://estrela-da-morte.default.svc.cluster.local
     #[arg(env = "LOADTEST_URL")]
     pub url: String,
 
@@ -65,7 +65,7 @@ pub struct Args {
     pub host: Option<String>,
 
     /// Send every request through this HTTP proxy (absolute-form request targets), e.g. a
-    /// galaxia pod's egress proxy: http://127.0.0.1:PORT
+    /// galaxia pod's egress proxy: http://127.0.0.1:PORT (or 127.0.0.1:PORT)
     #[arg(long, env = "LOADTEST_PROXY")]
     pub proxy: Option<String>,
 

@@ -2,6 +2,9 @@
 //! Host header, and one pre-built HTTP/1.1 request per [`RequestKind`].
 //!
 //! The requests are serialized once, before the run, so that sending one costs a single write.
+//!
+//! URLs are read like curl and the ships read them: no scheme means `http://`, and a port must be
+//! a decimal number from 0 to 65535 (curl's words for it are the error message).
 
 use std::net::SocketAddr;
 
@@ -18,6 +21,8 @@ pub enum TargetError {
     },
     #[error("{0:?}: only http:// URLs are supported (TLS is not)")]
     NotHttp(String),
+    #[error("{0:?}: URL rejected: Port number was not a decimal number between 0 and 65535")]
+    BadPort(String),
     #[error("{0:?} has no host")]
     NoHost(String),
     #[error("{0:?}: give the base URL only; request paths come from --mix")]
@@ -49,12 +54,53 @@ struct HttpUrl {
     connect: String,
 }
 
+/// True when `url` starts with a scheme (RFC 3986: a letter, then letters, digits, `+`, `-`,
+/// `.`) followed by `://`.
+fn has_scheme(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(scheme, _)| {
+        let mut chars = scheme.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
+}
+
+/// The port of an authority (`user@host:port`, `[v6]:port`): `None` when absent or empty (the
+/// default), an error unless it is all digits and at most 65535. `http` parses `:70000` or
+/// `:8x` and then reports no port, which would silently mean 80.
+fn port_of(authority: &str, url: &str) -> Result<Option<u16>, TargetError> {
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let after_host = match host_port.rfind(']') {
+        Some(i) => &host_port[i + 1..],
+        None => host_port,
+    };
+    let Some((_, port)) = after_host.rsplit_once(':') else {
+        return Ok(None);
+    };
+    if port.is_empty() {
+        return Ok(None);
+    }
+    if !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(TargetError::BadPort(url.to_string()));
+    }
+    port.parse::<u16>()
+        .map(Some)
+        .map_err(|_| TargetError::BadPort(url.to_string()))
+}
+
 fn parse_http_url(url: &str) -> Result<HttpUrl, TargetError> {
-    let uri: Uri = url.parse().map_err(|source| TargetError::BadUrl {
+    let with_scheme = if has_scheme(url) {
+        url.to_string()
+    } else {
+        format!("http://{url}")
+    };
+    let uri: Uri = with_scheme.parse().map_err(|source| TargetError::BadUrl {
         url: url.to_string(),
         source,
     })?;
-    if uri.scheme_str() != Some("http") {
+    if !uri
+        .scheme_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("http"))
+    {
         return Err(TargetError::NotHttp(url.to_string()));
     }
     let Some(auth) = uri.authority() else {
@@ -67,7 +113,7 @@ fn parse_http_url(url: &str) -> Result<HttpUrl, TargetError> {
     if host.is_empty() {
         return Err(TargetError::NoHost(url.to_string()));
     }
-    let port = auth.port_u16().unwrap_or(80);
+    let port = port_of(auth.as_str(), url)?.unwrap_or(80);
     Ok(HttpUrl {
         authority: auth.as_str().to_string(),
         connect: format!("{host}:{port}"),
@@ -211,5 +257,65 @@ mod tests {
             Target::new("http://x", None, Some("a b"), true),
             Err(TargetError::BadHost(_))
         ));
+        assert!(matches!(
+            Target::new("ftp://x", None, None, true),
+            Err(TargetError::NotHttp(_))
+        ));
+    }
+
+    #[test]
+    fn a_url_without_a_scheme_is_http() {
+        for (url, connect) in [
+            ("127.0.0.1:8080", "127.0.0.1:8080"),
+            (
+                "estrela-da-morte.default.svc.cluster.local",
+                "estrela-da-morte.default.svc.cluster.local:80",
+            ),
+            ("[::1]:9000", "[::1]:9000"),
+            ("HTTP://127.0.0.1:8080", "127.0.0.1:8080"),
+        ] {
+            let t = Target::new(url, None, None, true).unwrap();
+            assert_eq!(t.connect_to(), connect, "{url}");
+        }
+        let t = Target::new("http://x", Some("127.0.0.1:3128"), None, true).unwrap();
+        assert_eq!(t.connect_to(), "127.0.0.1:3128");
+        let t = Target::new("127.0.0.1:8080", None, None, true).unwrap();
+        let land = std::str::from_utf8(t.request(RequestKind::Land)).unwrap();
+        assert!(land.contains("\r\nHost: 127.0.0.1:8080\r\n"), "{land}");
+    }
+
+    #[test]
+    fn ports_must_be_decimal_and_at_most_65535() {
+        for url in [
+            "http://127.0.0.1:65536",
+            "http://127.0.0.1:70000",
+            "127.0.0.1:99999999999999999999",
+            "http://[::1]:65536",
+            "http://127.0.0.1:+80",
+            "http://127.0.0.1:8x",
+            "http://user:pw@127.0.0.1:1x",
+        ] {
+            let e = Target::new(url, None, None, true).unwrap_err();
+            assert!(matches!(e, TargetError::BadPort(_)), "{url}: {e:?}");
+            assert!(
+                e.to_string().ends_with(
+                    "URL rejected: Port number was not a decimal number between 0 and 65535"
+                ),
+                "{e}"
+            );
+        }
+        assert!(matches!(
+            Target::new("http://x", Some("http://127.0.0.1:65536"), None, true),
+            Err(TargetError::BadPort(_))
+        ));
+        for (url, connect) in [
+            ("http://127.0.0.1:65535", "127.0.0.1:65535"),
+            ("http://127.0.0.1:0", "127.0.0.1:0"),
+            ("http://127.0.0.1:", "127.0.0.1:80"),
+            ("http://127.0.0.1:08080", "127.0.0.1:8080"),
+        ] {
+            let t = Target::new(url, None, None, true).unwrap();
+            assert_eq!(t.connect_to(), connect, "{url}");
+        }
     }
 }
