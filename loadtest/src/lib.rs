@@ -11,6 +11,7 @@ pub mod client;
 pub mod collector;
 pub mod failif;
 pub mod metrics;
+pub mod output;
 pub mod plan;
 pub mod report;
 pub mod run;

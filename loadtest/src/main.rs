@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
+use loadtest::output::JsonFile;
 use loadtest::{Args, Report, RunOptions};
 
 const EXIT_RUN_FAILED: u8 = 1;
@@ -22,20 +23,28 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    // Before the run: a path that cannot be written must not cost a whole run.
+    let json = match args.json.as_deref().map(JsonFile::open).transpose() {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("loadtest: {e}");
+            return ExitCode::from(EXIT_RUN_FAILED);
+        }
+    };
     let report = match execute(&args, &plan) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("loadtest: {e:#}");
+            if let Some(json) = json {
+                json.discard();
+            }
             return ExitCode::from(EXIT_RUN_FAILED);
         }
     };
     print!("{}", report.render());
-    if let Some(path) = &args.json {
-        let written = serde_json::to_vec_pretty(&report)
-            .map_err(std::io::Error::other)
-            .and_then(|json| std::fs::write(path, json));
-        if let Err(e) = written {
-            eprintln!("loadtest: cannot write --json {}: {e}", path.display());
+    if let Some(json) = json {
+        if let Err(e) = json.write(&report) {
+            eprintln!("loadtest: {e}");
             return ExitCode::from(EXIT_RUN_FAILED);
         }
     }

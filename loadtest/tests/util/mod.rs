@@ -62,11 +62,24 @@ impl Run {
 /// Run the binary with these arguments plus `--json <tmp>`; blocking (call from spawn_blocking
 /// inside async tests).
 pub fn loadtest(args: &[&str]) -> Run {
+    run_binary(args, true)
+}
+
+/// Run the binary with exactly these arguments (no `--json` added); blocking.
+pub fn loadtest_plain(args: &[&str]) -> Run {
+    run_binary(args, false)
+}
+
+fn run_binary(args: &[&str], with_json: bool) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let json_path: PathBuf = dir.path().join("report.json");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadtest"));
-    cmd.args(args).arg("--json").arg(&json_path);
-    let shown = format!("loadtest {} --json {}", args.join(" "), json_path.display());
+    cmd.args(args);
+    let mut shown = format!("loadtest {}", args.join(" "));
+    if with_json {
+        cmd.arg("--json").arg(&json_path);
+        shown.push_str(&format!(" --json {}", json_path.display()));
+    }
     let t0 = std::time::Instant::now();
     let out = cmd.output().unwrap();
     let wall = t0.elapsed();
@@ -86,6 +99,15 @@ pub async fn loadtest_async(args: Vec<String>) -> Run {
     tokio::task::spawn_blocking(move || {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         loadtest(&a)
+    })
+    .await
+    .unwrap()
+}
+
+pub async fn loadtest_plain_async(args: Vec<String>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        loadtest_plain(&a)
     })
     .await
     .unwrap()

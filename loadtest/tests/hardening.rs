@@ -1,0 +1,157 @@
+//! `loadtest` as a process on 127.0.0.1, for faults found in use: URLs read like curl reads them
+//! (no scheme is `http://`; a port above 65535 is refused, not turned into 80), an unwritable
+//! `--json` path refused before any request, and connections backing off when nothing listens.
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
+
+mod util;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use util::{LANDED_200, loadtest_async, loadtest_plain_async, stub};
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// A stub answering 200 that counts the requests it saw.
+async fn counting_stub() -> (String, Arc<AtomicU64>) {
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = seen.clone();
+    let url = stub(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        LANDED_200.to_vec()
+    })
+    .await;
+    (url, seen)
+}
+
+const BAD_PORT: &str = "URL rejected: Port number was not a decimal number between 0 and 65535";
+
+#[tokio::test]
+async fn a_port_above_65535_is_refused_like_curl_does() {
+    // Before: `port_u16().unwrap_or(80)` made this a run against 127.0.0.1:80.
+    for url in ["http://127.0.0.1:70000", "127.0.0.1:65536"] {
+        let run = loadtest_async(args(&[url, "-c", "1", "-n", "1"])).await;
+        run.expect_code(2);
+        assert!(run.stderr().contains(BAD_PORT), "{}", run.describe());
+        assert!(
+            run.json.is_none(),
+            "no run, so no report\n{}",
+            run.describe()
+        );
+    }
+    let (url, seen) = counting_stub().await;
+    let run = loadtest_async(args(&[
+        &url,
+        "--proxy",
+        "http://127.0.0.1:99999",
+        "-n",
+        "1",
+    ]))
+    .await;
+    run.expect_code(2);
+    assert!(run.stderr().contains(BAD_PORT), "{}", run.describe());
+    assert_eq!(seen.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_url_without_a_scheme_is_http() {
+    // Before: "only http:// URLs are supported (TLS is not)", exit 2.
+    let (url, seen) = counting_stub().await;
+    let bare = url.strip_prefix("http://").unwrap();
+    let run = loadtest_async(args(&[bare, "-c", "1", "-n", "5"])).await;
+    run.expect_code(0);
+    assert_eq!(run.outcome("landed"), 5, "{}", run.describe());
+    assert_eq!(run.json()["url"], url.as_str(), "{}", run.describe());
+    // The proxy too, as the ships take it.
+    let run = loadtest_async(args(&[
+        "estrela-da-morte.default.svc.cluster.local",
+        "--proxy",
+        bare,
+        "-c",
+        "1",
+        "-n",
+        "5",
+    ]))
+    .await;
+    run.expect_code(0);
+    assert_eq!(run.outcome("landed"), 5, "{}", run.describe());
+    assert_eq!(seen.load(Ordering::SeqCst), 10);
+    // Another scheme is still refused.
+    let run = loadtest_async(args(&["https://127.0.0.1:1", "-n", "1"])).await;
+    run.expect_code(2);
+    assert!(run.stderr().contains("TLS is not"), "{}", run.describe());
+}
+
+#[tokio::test]
+async fn an_unwritable_json_path_fails_before_the_run() {
+    // Before: a 5 s run, its report printed, and only then "cannot write --json", exit 1.
+    let (url, seen) = counting_stub().await;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir").join("report.json");
+    let is_a_dir = dir.path().to_path_buf();
+    for path in [&missing, &is_a_dir] {
+        let path = path.to_str().unwrap();
+        let run = loadtest_plain_async(args(&[&url, "-c", "1", "-d", "5s", "--json", path])).await;
+        run.expect_code(1);
+        assert!(
+            run.stderr()
+                .contains(&format!("cannot write --json {path}")),
+            "{}",
+            run.describe()
+        );
+        assert!(run.wall < Duration::from_secs(4), "{}", run.describe());
+        assert!(
+            run.stdout().is_empty(),
+            "no report printed\n{}",
+            run.describe()
+        );
+    }
+    assert_eq!(seen.load(Ordering::SeqCst), 0, "no request was sent");
+    assert!(!missing.exists());
+}
+
+#[tokio::test]
+async fn a_run_that_cannot_be_made_leaves_the_json_path_as_it_was() {
+    let (url, seen) = counting_stub().await;
+    // A taken --prometheus-port fails the run after the --json file was opened.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.json");
+    let old = dir.path().join("old.json");
+    // Longer than any report: a write that does not truncate would leave its tail behind.
+    let last = format!("the last report{}\n", " ".repeat(1 << 20));
+    std::fs::write(&old, &last).unwrap();
+    for path in [&fresh, &old] {
+        let run = loadtest_plain_async(args(&[
+            &url,
+            "-n",
+            "1",
+            "--prometheus-port",
+            &port,
+            "--json",
+            path.to_str().unwrap(),
+        ]))
+        .await;
+        run.expect_code(1);
+        assert!(
+            run.stderr().contains("--prometheus-port"),
+            "{}",
+            run.describe()
+        );
+    }
+    assert!(
+        !fresh.exists(),
+        "the file this run created is removed again"
+    );
+    assert!(std::fs::read_to_string(&old).unwrap() == last);
+    assert_eq!(seen.load(Ordering::SeqCst), 0);
+    // And a run that is made replaces an existing, longer file whole.
+    let run = loadtest_plain_async(args(&[&url, "-n", "2", "--json", old.to_str().unwrap()])).await;
+    run.expect_code(0);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&old).unwrap()).unwrap();
+    assert_eq!(report["requests"], 2);
+}
