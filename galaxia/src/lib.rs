@@ -1,15 +1,20 @@
 //! `galaxia`: the book's Star Wars tutorial on one machine, without a cluster.
 //!
-//! It reads the very same Kubernetes and Cilium YAML files ([`manifest`]), decides what each
-//! connection and HTTP request gets as Cilium 1.15 would ([`policy`], a pure library), and runs
-//! the galaxy with kubectl-like verbs ([`cli`]). The real engine is Kubernetes with Cilium; this
-//! is its local twin for learning and testing.
+//! The layers, from the bottom: the policy engine (the `politica` crate) -> the manifest model
+//! ([`manifest`]: the same Kubernetes and Cilium YAML files) -> flows ([`flows`]) -> the running
+//! galaxy's state ([`state`]) -> the pods' egress proxies ([`proxy`]) and the control API
+//! ([`control`]) -> the galaxy's lifecycle ([`galaxy`]) -> the verbs ([`cli`]) -> the tutorial
+//! ([`tutorial`]) -> the whole command line ([`app`]). The real engine is Kubernetes with Cilium;
+//! this is its local twin for learning and testing.
 
+pub mod app;
 pub mod cli;
+pub mod clock;
+pub mod config;
 pub mod control;
 pub mod flows;
 pub mod galaxy;
 pub mod manifest;
-pub mod policy;
 pub mod proxy;
+pub mod state;
 pub mod tutorial;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use frota::{Outcome, RequestKind};
 use galaxia::flows::{FlowFilter, FlowKind};
-use galaxia::galaxy::{ApplyMode, Options, ship};
+use galaxia::galaxy::{Options, ship};
+use galaxia::manifest::{ApplyMode, Change, ObjectKey, ObjectKind};
 use tokio::time::Instant;
 
 const MUST_HAPPEN: Duration = Duration::from_secs(90);
@@ -49,13 +50,10 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
         patrol_timeout: Duration::from_secs(1),
         ..Options::default()
     };
-    let running = galaxia::control::launch(
-        galaxia::galaxy::engine::blueprint(&manifests),
-        options.clone(),
-    )
-    .await
-    .expect("start the galaxy");
-    let shared = running.galaxy.shared.clone();
+    let running = galaxia::galaxy::launch(&manifests, options.clone())
+        .await
+        .expect("start the galaxy");
+    let shared = running.galaxy.cluster.clone();
     assert!(
         running.galaxy.wait_ready(MUST_HAPPEN).await.is_empty(),
         "pods never ready"
@@ -70,7 +68,7 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
         assert!(
             backend.pipe.as_ref().is_some_and(|p| !p.is_closed()),
             "replica {} has no open pipe",
-            shared.pods[backend.pod].spec.name
+            shared.pod(backend.pod).name()
         );
     }
 
@@ -79,9 +77,8 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
     let log: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let mut senders = Vec::new();
     for name in ["caca-tie", "asa-x"] {
-        let idx = shared.pod_index(name).expect("ship pod");
-        let client =
-            frota::Client::new(ship::client_config(&shared, idx, &options)).expect("client");
+        let pod = shared.find_pod(name).expect("ship pod");
+        let client = frota::Client::new(ship::client_config(pod, &options)).expect("client");
         let log = log.clone();
         let mut stop = stop_rx.clone();
         senders.push(tokio::spawn(async move {
@@ -116,17 +113,21 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
     let r = policies
         .apply(&l4, "politica_l4.yml", ApplyMode::Create)
         .expect("create l4");
-    assert!(r[0].ok && r[0].line.ends_with("created"), "{r:?}");
+    assert_eq!(r[0].result, Ok(Change::Created), "{r:?}");
     changes.push((Phase::L4, Instant::now()));
     tokio::time::sleep(hold).await;
     let r = policies
         .apply(&l7, "politica_l7.yml", ApplyMode::Apply)
         .expect("apply l7");
-    assert!(r[0].ok && r[0].line.ends_with("configured"), "{r:?}");
+    assert_eq!(r[0].result, Ok(Change::Configured), "{r:?}");
     changes.push((Phase::L7, Instant::now()));
     tokio::time::sleep(hold).await;
-    let r = policies.delete(&[("default".into(), "regra1".into())]);
-    assert!(r[0].ok, "{r:?}");
+    let r = policies.delete(&[ObjectKey {
+        kind: ObjectKind::CiliumNetworkPolicy,
+        namespace: "default".into(),
+        name: "regra1".into(),
+    }]);
+    assert_eq!(r[0].result, Ok(Change::Deleted), "{r:?}");
     changes.push((Phase::Deleted, Instant::now()));
     tokio::time::sleep(hold).await;
     stop_tx.send(true).expect("stop senders");

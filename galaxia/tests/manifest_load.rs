@@ -5,10 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
+use galaxia::manifest::{ApplyMode, Change, Refusal};
 use galaxia::manifest::{
     ImageKind, LoadErrors, ObjectKind, POD_TEMPLATE_HASH, load_paths, load_str,
 };
-use galaxia::policy::Protocol;
+use politica::Protocol;
 
 fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -135,17 +136,26 @@ fn apply_replaces_and_delete_removes() {
     ])
     .unwrap();
     let l7 = load_paths(&[testdata("livro/politica_l7.yml")]).unwrap();
-    let changes = m.apply(l7.clone());
+    let changes = m.apply(l7.clone(), ApplyMode::Apply);
     assert_eq!(changes.len(), 1);
-    assert_eq!(changes[0].1, galaxia::manifest::Change::Configured);
-    assert_eq!(m.apply(l7)[0].1, galaxia::manifest::Change::Unchanged);
-    let key = m.policies()[0].compiled.id.clone();
-    assert!(m.delete(&galaxia::manifest::ObjectKey {
+    assert_eq!(changes[0].result, Ok(Change::Configured));
+    assert_eq!(
+        m.apply(l7.clone(), ApplyMode::Apply)[0].result,
+        Ok(Change::Unchanged)
+    );
+    assert_eq!(
+        m.apply(l7, ApplyMode::Create)[0].result,
+        Err(Refusal::AlreadyExists)
+    );
+    let id = m.policies()[0].compiled.id.clone();
+    let key = galaxia::manifest::ObjectKey {
         kind: ObjectKind::CiliumNetworkPolicy,
-        namespace: key.namespace.clone(),
-        name: key.name.clone(),
-    }));
+        namespace: id.namespace.clone(),
+        name: id.name.clone(),
+    };
+    assert_eq!(m.delete(&key).result, Ok(Change::Deleted));
     assert!(m.policies().is_empty());
+    assert_eq!(m.delete(&key).result, Err(Refusal::NotFound));
 }
 
 /// Load one invalid file: exactly one error, naming the file and containing every `needles`.

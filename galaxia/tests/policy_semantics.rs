@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure report
 
 use galaxia::manifest::{Manifests, load_str};
-use galaxia::policy::{
-    ConnectionReason, ConnectionVerdict, Endpoint, HttpReason, HttpRequest, HttpVerdict, Protocol,
-    Verdict,
+use politica::{
+    ConnectionReason, ConnectionVerdict, Endpoint, HttpReason, HttpRequest, HttpVerdict, L4Verdict,
+    L7Verdict, Protocol,
 };
 
 /// Pods in two namespaces: the Death Star serves 80 (`http`) and 8080 (`admin`).
@@ -96,11 +96,25 @@ impl World {
             host: "estrela-da-morte",
             headers: &map,
         };
+        self.conn(from, to, 80)
+            .http(&req)
+            .expect("a request on an allowed connection gets an HTTP verdict")
+    }
+
+    /// The HTTP verdict when the connection may be dropped (then there is none).
+    fn http_on(&self, from: &str, to: &str, method: &str, path: &str) -> Option<HttpVerdict> {
+        let map = http::HeaderMap::new();
+        let req = HttpRequest {
+            method,
+            path,
+            host: "estrela-da-morte",
+            headers: &map,
+        };
         self.conn(from, to, 80).http(&req)
     }
 
     fn allowed(&self, from: &str, to: &str, port: u16) -> bool {
-        self.conn(from, to, port).verdict == Verdict::Allowed
+        self.conn(from, to, port).verdict == L4Verdict::Allowed
     }
 }
 
@@ -118,14 +132,14 @@ fn without_policies_everything_is_allowed() {
     let w = World::new("");
     for from in ["caca-tie", "asa-x", "outra/sonda"] {
         let v = w.conn(from, "estrela-da-morte", 80);
-        assert_eq!(v.verdict, Verdict::Allowed);
+        assert_eq!(v.verdict, L4Verdict::Allowed);
         assert_eq!(v.reason, ConnectionReason::NotSelected);
         assert!(v.l7.is_none());
     }
     let h = w.http("asa-x", "estrela-da-morte", "PUT", "/v1/exhaust-port", &[]);
     assert_eq!(
         (h.verdict, h.reason),
-        (Verdict::Forwarded, HttpReason::NoL7Rules)
+        (L7Verdict::Forwarded, HttpReason::NoL7Rules)
     );
 }
 
@@ -136,7 +150,7 @@ fn book_l4_policy_lets_only_the_empire_in_on_80() {
         "endpointSelector:\n  matchLabels: {org: imperio, class: estrela-da-morte}\ningress:\n  - fromEndpoints: [{matchLabels: {org: imperio}}]\n    toPorts: [{ports: [{port: \"80\", protocol: TCP}]}]",
     ));
     let v = w.conn("caca-tie", "estrela-da-morte", 80);
-    assert_eq!(v.verdict, Verdict::Allowed);
+    assert_eq!(v.verdict, L4Verdict::Allowed);
     match &v.reason {
         ConnectionReason::AllowedBy(r) => {
             assert_eq!(r.policy.to_string(), "default/regra1");
@@ -151,9 +165,9 @@ fn book_l4_policy_lets_only_the_empire_in_on_80() {
         "/v1/exhaust-port",
         &[],
     );
-    assert_eq!(h.verdict, Verdict::Forwarded, "L4 policy: any request");
+    assert_eq!(h.verdict, L7Verdict::Forwarded, "L4 policy: any request");
     let v = w.conn("asa-x", "estrela-da-morte", 80);
-    assert_eq!(v.verdict, Verdict::Dropped);
+    assert_eq!(v.verdict, L4Verdict::Dropped);
     assert!(
         matches!(&v.reason, ConnectionReason::DefaultDeny { selected_by } if selected_by.name == "regra1")
     );
@@ -181,7 +195,7 @@ fn book_l7_policy_forwards_only_landing_requests() {
         "/v1/request-landing",
         &[],
     );
-    assert_eq!(h.verdict, Verdict::Forwarded);
+    assert_eq!(h.verdict, L7Verdict::Forwarded);
     assert!(
         matches!(&h.reason, HttpReason::AllowedBy(r) if r.path() == "spec.ingress[0].toPorts[0].rules.http[0]")
     );
@@ -194,23 +208,17 @@ fn book_l7_policy_forwards_only_landing_requests() {
         ("post", "/v1/request-landing"),
     ] {
         let h = w.http("caca-tie", "estrela-da-morte", method, path, &[]);
-        assert_eq!(h.verdict, Verdict::Denied, "{method} {path}");
+        assert_eq!(h.verdict, L7Verdict::Denied, "{method} {path}");
         assert!(matches!(h.reason, HttpReason::DefaultDeny { .. }));
     }
     assert_eq!(
         w.conn("asa-x", "estrela-da-morte", 80).verdict,
-        Verdict::Dropped
+        L4Verdict::Dropped
     );
-    let h = w.http(
-        "asa-x",
-        "estrela-da-morte",
-        "POST",
-        "/v1/request-landing",
-        &[],
-    );
+    // The connection is dropped: no request gets through, so there is no HTTP verdict at all.
     assert_eq!(
-        (h.verdict, h.reason),
-        (Verdict::Dropped, HttpReason::ConnectionDropped)
+        w.http_on("asa-x", "estrela-da-morte", "POST", "/v1/request-landing"),
+        None
     );
 }
 
@@ -239,7 +247,7 @@ fn ingress_with_an_empty_rule_selects_and_allows_nothing() {
         ("estrela-da-morte", "caca-tie"),
     ] {
         let v = w.conn(from, to, 80);
-        assert_eq!(v.verdict, Verdict::Dropped, "{from} -> {to}");
+        assert_eq!(v.verdict, L4Verdict::Dropped, "{from} -> {to}");
         assert!(matches!(v.reason, ConnectionReason::DefaultDeny { .. }));
     }
     assert!(
@@ -426,7 +434,7 @@ fn ingress_deny_wins_over_any_allow() {
         ),
     ));
     let v = w.conn("asa-x", "estrela-da-morte", 80);
-    assert_eq!(v.verdict, Verdict::Dropped);
+    assert_eq!(v.verdict, L4Verdict::Dropped);
     assert!(
         matches!(&v.reason, ConnectionReason::DeniedBy(r) if r.path() == "spec.ingressDeny[0].toPorts[0]")
     );
@@ -442,7 +450,7 @@ fn ingress_deny_wins_over_any_allow() {
     ));
     assert_eq!(
         w.conn("asa-x", "estrela-da-morte", 80).verdict,
-        Verdict::Dropped
+        L4Verdict::Dropped
     );
     assert!(matches!(
         w.conn("caca-tie", "estrela-da-morte", 80).reason,
@@ -482,7 +490,7 @@ fn protocols_any_matches_tcp_udp_does_not() {
     let v =
         w.m.policy_set()
             .connection(&w.ep("asa-x"), &w.ep("estrela-da-morte"), 80, Protocol::Udp);
-    assert_eq!(v.verdict, Verdict::Allowed);
+    assert_eq!(v.verdict, L4Verdict::Allowed);
 }
 
 #[test]
@@ -497,18 +505,18 @@ fn header_rules_exact_value_or_presence() {
         w.http("caca-tie", "estrela-da-morte", "PUT", "/v1/exhaust-port", h)
             .verdict
     };
-    assert_eq!(put(&[]), Verdict::Denied);
+    assert_eq!(put(&[]), L7Verdict::Denied);
     assert_eq!(
         put(&[("x-has-force", "True")]),
-        Verdict::Forwarded,
+        L7Verdict::Forwarded,
         "names are case-insensitive"
     );
     assert_eq!(
         put(&[("X-Has-Force", "true")]),
-        Verdict::Denied,
+        L7Verdict::Denied,
         "values are exact"
     );
-    assert_eq!(put(&[("X-Has-Force", "False")]), Verdict::Denied);
+    assert_eq!(put(&[("X-Has-Force", "False")]), L7Verdict::Denied);
     let h = w.http(
         "caca-tie",
         "estrela-da-morte",
@@ -526,12 +534,12 @@ fn header_rules_exact_value_or_presence() {
             &[("X-Jedi", "")]
         )
         .verdict,
-        Verdict::Forwarded
+        L7Verdict::Forwarded
     );
     assert_eq!(
         w.http("caca-tie", "estrela-da-morte", "GET", "/v1", &[])
             .verdict,
-        Verdict::Denied
+        L7Verdict::Denied
     );
 }
 
@@ -544,11 +552,11 @@ fn method_path_and_host_are_full_match_regexes() {
         ),
     ));
     let f = |m: &str, p: &str| w.http("asa-x", "estrela-da-morte", m, p, &[]).verdict;
-    assert_eq!(f("GET", "/v1/healthz"), Verdict::Forwarded);
-    assert_eq!(f("POST", "/v1/request-landing"), Verdict::Forwarded);
-    assert_eq!(f("PUT", "/v1/exhaust-port"), Verdict::Denied);
-    assert_eq!(f("GETX", "/v1/x"), Verdict::Denied, "anchored method");
-    assert_eq!(f("GET", "/v1"), Verdict::Denied, "anchored path");
+    assert_eq!(f("GET", "/v1/healthz"), L7Verdict::Forwarded);
+    assert_eq!(f("POST", "/v1/request-landing"), L7Verdict::Forwarded);
+    assert_eq!(f("PUT", "/v1/exhaust-port"), L7Verdict::Denied);
+    assert_eq!(f("GETX", "/v1/x"), L7Verdict::Denied, "anchored method");
+    assert_eq!(f("GET", "/v1"), L7Verdict::Denied, "anchored path");
     let w = World::new(&policy(
         "host",
         &format!(
@@ -557,7 +565,7 @@ fn method_path_and_host_are_full_match_regexes() {
     ));
     assert_eq!(
         w.http("asa-x", "estrela-da-morte", "GET", "/", &[]).verdict,
-        Verdict::Denied
+        L7Verdict::Denied
     );
 }
 
@@ -585,7 +593,7 @@ fn an_l4_only_rule_cancels_l7_filtering_for_the_peers_it_allows() {
     );
     assert_eq!(
         (h.verdict, h.reason),
-        (Verdict::Forwarded, HttpReason::NoL7Rules)
+        (L7Verdict::Forwarded, HttpReason::NoL7Rules)
     );
     assert_eq!(
         w.http(
@@ -596,7 +604,7 @@ fn an_l4_only_rule_cancels_l7_filtering_for_the_peers_it_allows() {
             &[]
         )
         .verdict,
-        Verdict::Denied
+        L7Verdict::Denied
     );
     assert_eq!(
         w.http(
@@ -607,7 +615,7 @@ fn an_l4_only_rule_cancels_l7_filtering_for_the_peers_it_allows() {
             &[]
         )
         .verdict,
-        Verdict::Forwarded
+        L7Verdict::Forwarded
     );
     // An L3-only rule (every port) cancels it too.
     let l3 = policy(
@@ -624,7 +632,7 @@ fn an_l4_only_rule_cancels_l7_filtering_for_the_peers_it_allows() {
             &[]
         )
         .verdict,
-        Verdict::Forwarded
+        L7Verdict::Forwarded
     );
     // HTTP rules of several policies are ORed.
     let l7b = policy(
@@ -637,7 +645,7 @@ fn an_l4_only_rule_cancels_l7_filtering_for_the_peers_it_allows() {
     assert_eq!(
         w.http("caca-tie", "estrela-da-morte", "GET", "/v1", &[])
             .verdict,
-        Verdict::Forwarded
+        L7Verdict::Forwarded
     );
     assert_eq!(
         w.http(
@@ -648,7 +656,7 @@ fn an_l4_only_rule_cancels_l7_filtering_for_the_peers_it_allows() {
             &[]
         )
         .verdict,
-        Verdict::Forwarded
+        L7Verdict::Forwarded
     );
     assert_eq!(
         w.http(
@@ -659,7 +667,7 @@ fn an_l4_only_rule_cancels_l7_filtering_for_the_peers_it_allows() {
             &[]
         )
         .verdict,
-        Verdict::Denied
+        L7Verdict::Denied
     );
 }
 

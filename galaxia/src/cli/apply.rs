@@ -1,15 +1,17 @@
 //! `galaxia apply -f FILE...`: create or update CiliumNetworkPolicies in the running galaxy, printing
 //! `ciliumnetworkpolicy.cilium.io/regra1 created` (or `configured`, `unchanged`) as kubectl does.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::Error;
-use super::get::{runtime, verb};
-use crate::control::client::Control;
+use super::error::Error;
+use super::kubectl;
+use super::print::{Io, OutputArgs};
+use super::session::connect;
+use crate::control::ControlError;
 use crate::control::discovery::ControlArgs;
-use crate::control::views::{ApplyRequest, ApplyResponse};
-use crate::galaxy::ApplyMode;
+use crate::control::views::{ApplyRequest, ApplyResponse, Source};
+use crate::manifest::ApplyMode;
 
 /// Create or update policies from files (a running galaxy's pods come from `galaxia up -f`).
 #[derive(Debug, clap::Args)]
@@ -17,37 +19,47 @@ pub struct Args {
     /// A YAML file, a directory of them, or `-` for stdin.
     #[arg(short = 'f', long = "filename", required = true)]
     pub files: Vec<PathBuf>,
+    /// kubectl's result lines are the only format for now.
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub control: ControlArgs,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
-    send(args.files, &args.control, ApplyMode::Apply, out)
+pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
+    send(
+        &args.files,
+        &args.output,
+        &args.control,
+        ApplyMode::Apply,
+        io,
+    )
 }
 
 /// Shared with `create`: send every document, print kubectl's lines, fail if any object failed.
 pub fn send(
-    files: Vec<PathBuf>,
+    files: &[PathBuf],
+    output: &OutputArgs,
     control: &ControlArgs,
     mode: ApplyMode,
-    out: &mut dyn Write,
+    io: &mut Io<'_>,
 ) -> Result<(), Error> {
-    let sources = read_sources(&files)?;
-    let control = Control::connect(control).map_err(verb)?;
-    let rt = runtime()?;
+    output.format(&[])?;
+    let sources = read_sources(files)?;
+    let (control, rt) = connect(control)?;
     let mut failed = false;
-    for (origin, text) in sources {
-        let req = ApplyRequest { mode, origin, text };
-        let resp: ApplyResponse = match rt.block_on(control.post("/v1/cnp/apply", &req)) {
+    for source in sources {
+        let req = ApplyRequest { mode, source };
+        let resp = match rt.block_on(control.apply(&req)) {
             Ok(r) => r,
-            Err(crate::control::client::ControlError::Refused(msg)) => {
-                eprintln!("error: {msg}");
+            Err(ControlError::Refused(msg)) => {
+                writeln!(io.err, "error: {msg}")?;
                 failed = true;
                 continue;
             }
-            Err(e) => return Err(verb(e)),
+            Err(e) => return Err(e.into()),
         };
-        failed |= !print_results(&resp, out)?;
+        failed |= !print_results(&resp, io)?;
     }
     if failed {
         return Err(Error::Reported(1));
@@ -56,14 +68,15 @@ pub fn send(
 }
 
 /// kubectl's line for each object: stdout when it went through, stderr when not. True when all did.
-pub fn print_results(resp: &ApplyResponse, out: &mut dyn Write) -> Result<bool, Error> {
+pub fn print_results(resp: &ApplyResponse, io: &mut Io<'_>) -> Result<bool, Error> {
     let mut all = true;
     for r in &resp.results {
-        if r.ok {
-            writeln!(out, "{}", r.line)?;
-        } else {
-            all = false;
-            eprintln!("{}", r.line);
+        match kubectl::applied(r) {
+            Ok(line) => writeln!(io.out, "{line}")?,
+            Err(line) => {
+                all = false;
+                writeln!(io.err, "{line}")?;
+            }
         }
     }
     Ok(all)
@@ -71,13 +84,16 @@ pub fn print_results(resp: &ApplyResponse, out: &mut dyn Write) -> Result<bool, 
 
 /// Read every file named (directories: their `.yaml`, `.yml` and `.json` files, sorted), with the
 /// name each came from.
-pub fn read_sources(files: &[PathBuf]) -> Result<Vec<(String, String)>, Error> {
+pub fn read_sources(files: &[PathBuf]) -> Result<Vec<Source>, Error> {
     let mut out = Vec::new();
     for f in files {
         if f == Path::new("-") {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text)?;
-            out.push(("-".to_string(), text));
+            out.push(Source {
+                origin: "-".to_string(),
+                text,
+            });
             continue;
         }
         let read_err = |e: std::io::Error| {
@@ -85,6 +101,12 @@ pub fn read_sources(files: &[PathBuf]) -> Result<Vec<(String, String)>, Error> {
                 "the path \"{}\" does not exist or cannot be read: {e}",
                 f.display()
             ))
+        };
+        let read = |p: &Path| -> Result<Source, Error> {
+            Ok(Source {
+                origin: p.display().to_string(),
+                text: std::fs::read_to_string(p).map_err(read_err)?,
+            })
         };
         if f.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(f)
@@ -99,12 +121,10 @@ pub fn read_sources(files: &[PathBuf]) -> Result<Vec<(String, String)>, Error> {
                 .collect();
             entries.sort();
             for p in entries {
-                let text = std::fs::read_to_string(&p).map_err(read_err)?;
-                out.push((p.display().to_string(), text));
+                out.push(read(&p)?);
             }
         } else {
-            let text = std::fs::read_to_string(f).map_err(read_err)?;
-            out.push((f.display().to_string(), text));
+            out.push(read(f)?);
         }
     }
     Ok(out)

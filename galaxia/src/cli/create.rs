@@ -1,12 +1,12 @@
 //! `galaxia create -f FILE...`: create CiliumNetworkPolicies; an existing name is refused as
 //! kubectl refuses it (`Error from server (AlreadyExists): ...`).
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use super::Error;
+use super::error::Error;
+use super::print::{Io, OutputArgs};
 use crate::control::discovery::ControlArgs;
-use crate::galaxy::ApplyMode;
+use crate::manifest::ApplyMode;
 
 /// Create policies from files; fails for a name that exists (use `apply` to update).
 #[derive(Debug, clap::Args)]
@@ -14,10 +14,19 @@ pub struct Args {
     /// A YAML file, a directory of them, or `-` for stdin.
     #[arg(short = 'f', long = "filename", required = true)]
     pub files: Vec<PathBuf>,
+    /// kubectl's result lines are the only format for now.
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub control: ControlArgs,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
-    super::apply::send(args.files, &args.control, ApplyMode::Create, out)
+pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
+    super::apply::send(
+        &args.files,
+        &args.output,
+        &args.control,
+        ApplyMode::Create,
+        io,
+    )
 }

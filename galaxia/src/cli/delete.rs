@@ -1,14 +1,16 @@
 //! `galaxia delete -f FILE...` and `galaxia delete cnp NAME...`: remove policies from the running
 //! galaxy; traffic feels it from the next connection on.
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use super::Error;
-use super::get::{Resource, runtime, verb};
-use crate::control::client::Control;
+use super::apply::{print_results, read_sources};
+use super::error::Error;
+use super::get::Resource;
+use super::print::{Io, OutputArgs};
+use super::session::connect;
 use crate::control::discovery::ControlArgs;
-use crate::control::views::{ApplyResponse, DeleteRequest};
+use crate::control::views::DeleteRequest;
+use crate::manifest::{ObjectKey, ObjectKind};
 
 /// Delete policies by file or by name.
 #[derive(Debug, clap::Args)]
@@ -20,11 +22,15 @@ pub struct Args {
     /// Delete the policies defined in these files.
     #[arg(short = 'f', long = "filename", conflicts_with = "resource")]
     pub files: Vec<PathBuf>,
+    /// kubectl's result lines are the only format for now.
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub control: ControlArgs,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
+pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
+    args.output.format(&[])?;
     let mut requests = Vec::new();
     match args.resource {
         Some(Resource::Policies) => {
@@ -33,14 +39,16 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
                     "resource(s) were provided, but no name was specified".into(),
                 ));
             }
-            requests.push(DeleteRequest {
-                names: args
-                    .names
-                    .iter()
-                    .map(|n| ("default".to_string(), n.clone()))
-                    .collect(),
-                text: None,
-            });
+            let keys = args
+                .names
+                .iter()
+                .map(|n| ObjectKey {
+                    kind: ObjectKind::CiliumNetworkPolicy,
+                    namespace: "default".to_string(),
+                    name: n.clone(),
+                })
+                .collect();
+            requests.push(DeleteRequest { keys, source: None });
         }
         Some(other) => {
             return Err(Error::Usage(format!(
@@ -48,22 +56,19 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
             )));
         }
         None => {
-            for (origin, text) in super::apply::read_sources(&args.files)? {
+            for source in read_sources(&args.files)? {
                 requests.push(DeleteRequest {
-                    names: Vec::new(),
-                    text: Some((origin, text)),
+                    keys: Vec::new(),
+                    source: Some(source),
                 });
             }
         }
     }
-    let control = Control::connect(&args.control).map_err(verb)?;
-    let rt = runtime()?;
+    let (control, rt) = connect(&args.control)?;
     let mut failed = false;
     for req in requests {
-        let resp: ApplyResponse = rt
-            .block_on(control.post("/v1/cnp/delete", &req))
-            .map_err(verb)?;
-        failed |= !super::apply::print_results(&resp, out)?;
+        let resp = rt.block_on(control.delete(&req))?;
+        failed |= !print_results(&resp, io)?;
     }
     if failed {
         return Err(Error::Reported(1));

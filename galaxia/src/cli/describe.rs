@@ -3,11 +3,12 @@
 
 use std::io::Write;
 
-use super::Error;
-use super::get::{Resource, runtime, verb};
-use crate::control::client::Control;
+use super::error::Error;
+use super::get::Resource;
+use super::kubectl::not_found;
+use super::print::{Io, OutputArgs};
+use super::session::connect;
 use crate::control::discovery::ControlArgs;
-use crate::control::views::{PodView, PoliciesResponse};
 
 /// Show one object in detail.
 #[derive(Debug, clap::Args)]
@@ -16,22 +17,26 @@ pub struct Args {
     #[arg(value_enum)]
     pub resource: Resource,
     pub name: String,
+    /// describe prints one format (as kubectl describe).
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub control: ControlArgs,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
-    let control = Control::connect(&args.control).map_err(verb)?;
-    let rt = runtime()?;
+pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
+    args.output.format(&[])?;
+    let (control, rt) = connect(&args.control)?;
+    let out = &mut *io.out;
+    let missing = |err: &mut dyn Write| -> Result<(), Error> {
+        writeln!(err, "{}", not_found(args.resource.kind(), &args.name))?;
+        Err(Error::Reported(1))
+    };
     match args.resource {
         Resource::Policies => {
-            let resp: PoliciesResponse = rt.block_on(control.get("/v1/cnp")).map_err(verb)?;
+            let resp = rt.block_on(control.policies())?;
             let Some(p) = resp.policies.iter().find(|p| p.name == args.name) else {
-                eprintln!(
-                    "Error from server (NotFound): ciliumnetworkpolicies.cilium.io \"{}\" not found",
-                    args.name
-                );
-                return Err(Error::Reported(1));
+                return missing(io.err);
             };
             let o = &p.object;
             let text = |v: &serde_json::Value| v.as_str().unwrap_or("<none>").to_string();
@@ -43,9 +48,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
                     .join("\n              "),
                 _ => "<none>".into(),
             };
-            let created = humantime::format_rfc3339_seconds(
-                std::time::UNIX_EPOCH + std::time::Duration::from_millis(p.created_ms),
-            );
+            let created =
+                humantime::format_rfc3339_seconds(crate::clock::from_epoch_ms(p.created_ms));
             writeln!(out, "Name:         {}", p.name)?;
             writeln!(out, "Namespace:    {}", p.namespace)?;
             writeln!(
@@ -73,19 +77,15 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
             Ok(())
         }
         Resource::Pods => {
-            let pods: Vec<PodView> = rt.block_on(control.get("/v1/pods")).map_err(verb)?;
+            let pods = rt.block_on(control.pods())?;
             let Some(p) = pods.iter().find(|p| p.name == args.name) else {
-                eprintln!(
-                    "Error from server (NotFound): pods \"{}\" not found",
-                    args.name
-                );
-                return Err(Error::Reported(1));
+                return missing(io.err);
             };
             writeln!(out, "Name:          {}", p.name)?;
             writeln!(out, "Namespace:     {}", p.namespace)?;
             let labels: Vec<String> = p.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             writeln!(out, "Labels:        {}", labels.join("\n               "))?;
-            writeln!(out, "Status:        {:?}", p.phase)?;
+            writeln!(out, "Status:        {}", p.phase)?;
             writeln!(out, "Ready:         {}", p.ready)?;
             writeln!(out, "Restart Count: {}", p.restarts)?;
             writeln!(out, "Egress Proxy:  {}", p.egress)?;

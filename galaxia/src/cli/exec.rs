@@ -3,15 +3,17 @@
 //! the pod's. `curl` is the system's curl when there is one, else frota's built-in front end.
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use super::Error;
-use super::get::{runtime, verb};
-use crate::control::client::Control;
+use super::error::Error;
+use super::kubectl::not_found;
+use super::print::Io;
+use super::session::connect;
 use crate::control::discovery::ControlArgs;
 use crate::control::views::PodView;
+use crate::manifest::ObjectKind;
 
 /// Run a command as if inside a pod (kubectl exec).
 #[derive(Debug, clap::Args)]
@@ -35,10 +37,9 @@ pub struct Args {
     pub control: ControlArgs,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
-    let control = Control::connect(&args.control).map_err(verb)?;
-    let rt = runtime()?;
-    let pods: Vec<PodView> = rt.block_on(control.get("/v1/pods")).map_err(verb)?;
+pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
+    let (control, rt) = connect(&args.control)?;
+    let pods = rt.block_on(control.pods())?;
     let (ns, name) = match args.pod.split_once('/') {
         Some((ns, n)) => (Some(ns), n),
         None => (None, args.pod.as_str()),
@@ -47,7 +48,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
         .iter()
         .find(|p| p.name == name && ns.is_none_or(|ns| ns == p.namespace))
     else {
-        eprintln!("Error from server (NotFound): pods \"{name}\" not found");
+        writeln!(io.err, "{}", not_found(ObjectKind::Pod, name))?;
         return Err(Error::Reported(1));
     };
     let env = pod_env(pod);
@@ -66,19 +67,20 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
                 })
         };
         let mut stdout = Vec::new();
-        let mut stderr = std::io::stderr();
+        let mut stderr = Vec::new();
         let code = rt.block_on(frota::curl::run(
             rest.to_vec(),
             &lookup,
             &mut stdout,
             &mut stderr,
         ));
-        out.write_all(&stdout)?;
+        io.out.write_all(&stdout)?;
+        io.err.write_all(&stderr)?;
         code
     } else {
-        spawn(program, rest, &env, out)?
+        spawn(program, rest, &env, io)?
     };
-    out.flush()?;
+    io.out.flush()?;
     match code {
         0 => Ok(()),
         c => Err(Error::Reported(u8::try_from(c).unwrap_or(1))),
@@ -107,7 +109,7 @@ fn spawn(
     program: &OsString,
     rest: &[OsString],
     env: &[(String, String)],
-    out: &mut dyn Write,
+    io: &mut Io<'_>,
 ) -> Result<i32, Error> {
     let mut cmd = Command::new(program);
     cmd.args(rest)
@@ -125,7 +127,11 @@ fn spawn(
         Ok(c) => c,
         Err(e) => {
             // kubectl's wording for a command the container does not have.
-            eprintln!("error: exec: \"{}\": {e}", program.to_string_lossy());
+            writeln!(
+                io.err,
+                "error: exec: \"{}\": {e}",
+                program.to_string_lossy()
+            )?;
             return Ok(127);
         }
     };
@@ -136,8 +142,8 @@ fn spawn(
             if n == 0 {
                 break;
             }
-            out.write_all(&buf[..n])?;
-            out.flush()?;
+            io.out.write_all(&buf[..n])?;
+            io.out.flush()?;
         }
     }
     let status = child.wait()?;

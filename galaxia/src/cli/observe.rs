@@ -3,12 +3,31 @@
 
 use std::io::Write;
 
-use super::Error;
-use super::get::{runtime, verb};
-use crate::control::client::{Control, encode};
+use super::error::Error;
+use super::print::{Format, Io, OutputArgs};
+use super::session::connect;
 use crate::control::discovery::ControlArgs;
-use crate::control::views::FlowsResponse;
+use crate::control::views::FlowsQuery;
 use crate::flows::{Flow, Verdict};
+
+/// How long one long poll of `--follow` asks the galaxy to wait for a flow.
+const FOLLOW_WAIT_MS: u64 = 10_000;
+
+/// The flag's spelling of a flow verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerdictArg {
+    Forwarded,
+    Dropped,
+}
+
+impl From<VerdictArg> for Verdict {
+    fn from(v: VerdictArg) -> Verdict {
+        match v {
+            VerdictArg::Forwarded => Verdict::Forwarded,
+            VerdictArg::Dropped => Verdict::Dropped,
+        }
+    }
+}
 
 /// Show flows: time, source pod:port, destination pod:port, verdict and what was seen.
 #[derive(Debug, clap::Args)]
@@ -18,7 +37,7 @@ pub struct Args {
     pub pod: Option<String>,
     /// Only FORWARDED or DROPPED flows.
     #[arg(long, value_enum, ignore_case = true)]
-    pub verdict: Option<Verdict>,
+    pub verdict: Option<VerdictArg>,
     /// Keep printing new flows until interrupted.
     #[arg(short, long)]
     pub follow: bool,
@@ -26,52 +45,50 @@ pub struct Args {
     #[arg(long, default_value_t = 20)]
     pub last: usize,
     /// `json`: one JSON object a line.
-    #[arg(short, long, value_parser = ["json"])]
-    pub output: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub control: ControlArgs,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
-    let control = Control::connect(&args.control).map_err(verb)?;
-    let rt = runtime()?;
-    let json = args.output.is_some();
-    let mut query = String::new();
-    if let Some(p) = &args.pod {
-        query.push_str(&format!("&pod={}", encode(p)));
-    }
-    if let Some(v) = args.verdict {
-        query.push_str(&format!("&verdict={}", v.as_str()));
-    }
-    let first: FlowsResponse = rt
-        .block_on(control.get(&format!("/v1/flows?last={}{query}", args.last)))
-        .map_err(verb)?;
+pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
+    let json = args.output.format(&[Format::Json])? == Format::Json;
+    let (control, rt) = connect(&args.control)?;
+    let query = FlowsQuery {
+        pod: args.pod.clone(),
+        verdict: args.verdict.map(Verdict::from),
+        ..FlowsQuery::default()
+    };
+    let first = rt.block_on(control.flows(&FlowsQuery {
+        last: Some(args.last),
+        ..query.clone()
+    }))?;
     if first.flows.is_empty() && !args.follow {
-        writeln!(out, "No flows yet: is traffic going through the galaxy?")?;
+        writeln!(io.out, "No flows yet: is traffic going through the galaxy?")?;
         return Ok(());
     }
-    print(out, &first.flows, json)?;
+    print(io.out, &first.flows, json)?;
     if !args.follow {
         return Ok(());
     }
     let mut after = first.last_seq;
     loop {
-        let path = format!("/v1/flows?after={after}&wait_ms=10000{query}");
-        let next: FlowsResponse = rt.block_on(control.get(&path)).map_err(verb)?;
-        print(out, &next.flows, json)?;
+        let next = rt.block_on(control.flows(&FlowsQuery {
+            after: Some(after),
+            wait_ms: Some(FOLLOW_WAIT_MS),
+            ..query.clone()
+        }))?;
+        print(io.out, &next.flows, json)?;
         after = next.flows.last().map_or(after, |f| f.seq);
-        out.flush()?;
+        io.out.flush()?;
     }
 }
 
 fn print(out: &mut dyn Write, flows: &[Flow], json: bool) -> Result<(), Error> {
     for f in flows {
         if json {
-            let line = serde_json::to_string(f).map_err(|e| Error::Verb {
-                verb: "json",
-                source: Box::new(e),
-            })?;
-            writeln!(out, "{line}")?;
+            serde_json::to_writer(&mut *out, f).map_err(std::io::Error::from)?;
+            writeln!(out)?;
         } else {
             writeln!(out, "{}", f.line())?;
         }

@@ -7,13 +7,16 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use frota::RequestKind;
+use politica::{
+    CONNECTION_DROPPED, ConnectionVerdict, Endpoint, HttpRequest, PolicySet, Protocol, labels,
+};
 use serde::Serialize;
 
-use super::Error;
+use super::error::Error;
+use super::print::{Format, Io, OutputArgs, Table, write_json};
 use crate::manifest::{self, Manifests, PodModel};
-use crate::policy::{ConnectionVerdict, Endpoint, HttpRequest, PolicySet, Protocol, Verdict};
 
 // Parsed once per process: the size difference between the variants costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -23,19 +26,6 @@ pub enum PolicyCommand {
     Trace(TraceArgs),
     /// Print who reaches what: every pod to every Death Star, for land, exhaust and info.
     Table(TableArgs),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TraceFormat {
-    Human,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TableFormat {
-    Human,
-    Json,
-    Markdown,
 }
 
 /// Trace one connection and, with --method/--path/--header, one HTTP request.
@@ -75,9 +65,9 @@ pub struct TraceArgs {
     /// A request header, 'Name: value'; repeatable.
     #[arg(long = "header", short = 'H')]
     pub headers: Vec<String>,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = TraceFormat::Human)]
-    pub output: TraceFormat,
+    /// Output format: human (the default) or json.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Print the truth table of the demo's three requests from every pod to every Death Star.
@@ -86,22 +76,23 @@ pub struct TableArgs {
     /// Manifest files or directories (every .yml/.yaml/.json inside); repeat or list several.
     #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = TableFormat::Human)]
-    pub output: TableFormat,
+    /// Output format: human (the default), json or markdown.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
-pub fn run(cmd: PolicyCommand, out: &mut dyn Write) -> Result<(), Error> {
+pub fn run(cmd: PolicyCommand, io: &mut Io<'_>) -> Result<(), Error> {
     match cmd {
-        PolicyCommand::Trace(args) => trace(args, out),
-        PolicyCommand::Table(args) => table(args, out),
+        PolicyCommand::Trace(args) => trace(args, io.out),
+        PolicyCommand::Table(args) => table(args, io.out),
     }
 }
 
 /// One traced connection (and request) to one destination pod.
 #[derive(Debug, Serialize)]
 pub struct TraceResult {
-    pub verdict: Verdict,
+    /// `allowed` or `dropped` (the connection), `forwarded` or `denied` (the request).
+    pub verdict: &'static str,
     pub policy: Option<String>,
     /// The deciding rule's YAML path inside the policy (`spec.ingress[0].toPorts[0]`).
     pub rule: Option<String>,
@@ -117,7 +108,7 @@ pub struct TraceResult {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Decision {
-    pub verdict: Verdict,
+    pub verdict: &'static str,
     pub policy: Option<String>,
     pub rule: Option<String>,
     pub reason: String,
@@ -139,6 +130,7 @@ struct TraceOutput<'a> {
 }
 
 fn trace(args: TraceArgs, out: &mut dyn Write) -> Result<(), Error> {
+    let format = args.output.format(&[Format::Human, Format::Json])?;
     let manifests = manifest::load_paths(&args.files)?;
     let policies = manifests.policy_set();
     let protocol = Protocol::parse(&args.protocol).unwrap_or(Protocol::Tcp);
@@ -180,18 +172,7 @@ fn trace(args: TraceArgs, out: &mut dyn Write) -> Result<(), Error> {
                     host: &r.host,
                     headers: &header_map,
                 };
-                let v = conn.http(&req);
-                let rule = match &v.reason {
-                    crate::policy::HttpReason::AllowedBy(r) => Some(r.path()),
-                    crate::policy::HttpReason::DefaultDeny { rules_of } => Some(rules_of.path()),
-                    _ => None,
-                };
-                Decision {
-                    verdict: v.verdict,
-                    policy: v.policy().map(|p| p.to_string()),
-                    rule,
-                    reason: v.explain(&req),
-                }
+                http_decision(&conn, &req)
             });
             // The request's decision is the answer when a request was asked about and the
             // connection got through; otherwise the connection's.
@@ -215,16 +196,15 @@ fn trace(args: TraceArgs, out: &mut dyn Write) -> Result<(), Error> {
         })
         .collect();
 
-    match args.output {
-        TraceFormat::Json => {
+    match format {
+        Format::Json => {
             let view = TraceOutput {
                 first: &results[0],
                 targets: &results,
             };
-            serde_json::to_writer_pretty(&mut *out, &view).map_err(std::io::Error::from)?;
-            writeln!(out)?;
+            write_json(out, &view)?;
         }
-        TraceFormat::Human => {
+        _ => {
             for (i, r) in results.iter().enumerate() {
                 if i > 0 {
                     writeln!(out)?;
@@ -242,7 +222,8 @@ fn trace(args: TraceArgs, out: &mut dyn Write) -> Result<(), Error> {
                 writeln!(out, "  verdict: {}", r.verdict)?;
                 writeln!(out, "  policy:  {}", r.policy.as_deref().unwrap_or("-"))?;
                 writeln!(out, "  reason:  {}", r.reason)?;
-                if r.http.is_some() && r.connection.verdict == Verdict::Allowed {
+                if r.http.is_some() && r.connection.verdict == politica::L4Verdict::Allowed.as_str()
+                {
                     writeln!(out, "  connection: {}", r.connection.reason)?;
                 }
             }
@@ -258,16 +239,29 @@ fn connection_decision(
     port: u16,
     protocol: Protocol,
 ) -> Decision {
-    let rule = match &conn.reason {
-        crate::policy::ConnectionReason::AllowedBy(r)
-        | crate::policy::ConnectionReason::DeniedBy(r) => Some(r.path()),
-        _ => None,
-    };
     Decision {
-        verdict: conn.verdict,
+        verdict: conn.verdict.as_str(),
         policy: conn.policy().map(|p| p.to_string()),
-        rule,
+        rule: conn.reason.rule().map(|r| r.path()),
         reason: conn.explain(src, dst, port, protocol),
+    }
+}
+
+/// What a request on `conn` gets; on a dropped connection, the drop (no request reaches L7).
+fn http_decision(conn: &ConnectionVerdict, req: &HttpRequest<'_>) -> Decision {
+    match conn.http(req) {
+        Some(v) => Decision {
+            verdict: v.verdict.as_str(),
+            policy: v.policy().map(|p| p.to_string()),
+            rule: v.reason.rule().map(|r| r.path()),
+            reason: v.explain(req),
+        },
+        None => Decision {
+            verdict: conn.verdict.as_str(),
+            policy: None,
+            rule: None,
+            reason: CONNECTION_DROPPED.to_string(),
+        },
     }
 }
 
@@ -336,8 +330,8 @@ fn source_endpoint(m: &Manifests, args: &TraceArgs) -> Result<Endpoint, Error> {
         let (k, v) = kv
             .split_once('=')
             .ok_or_else(|| Error::Usage(format!("--from-labels {kv:?}: want key=value")))?;
-        manifest::labels::check_key(k.trim()).map_err(Error::Usage)?;
-        manifest::labels::check_value(v.trim()).map_err(Error::Usage)?;
+        labels::check_key(k.trim()).map_err(Error::Usage)?;
+        labels::check_value(v.trim()).map_err(Error::Usage)?;
         overrides.insert(k.trim().to_string(), v.trim().to_string());
     }
     match &args.from {
@@ -432,21 +426,21 @@ pub struct TableRow {
 }
 
 fn table(args: TableArgs, out: &mut dyn Write) -> Result<(), Error> {
+    let format = args
+        .output
+        .format(&[Format::Human, Format::Json, Format::Markdown])?;
     let manifests = manifest::load_paths(&args.files)?;
     let rows = truth_table(&manifests, &manifests.policy_set());
-    if rows.is_empty() && args.output != TableFormat::Json {
+    if rows.is_empty() && format != Format::Json {
         writeln!(
             out,
             "No Death Star pod with a TCP port and another pod to call it in these manifests: the table is empty."
         )?;
         return Ok(());
     }
-    match args.output {
-        TableFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &rows).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
-        TableFormat::Markdown => {
+    match format {
+        Format::Json => write_json(out, &rows)?,
+        Format::Markdown => {
             writeln!(out, "| from | to | land | exhaust | info |")?;
             writeln!(out, "|---|---|---|---|---|")?;
             for r in &rows {
@@ -457,38 +451,18 @@ fn table(args: TableArgs, out: &mut dyn Write) -> Result<(), Error> {
                 )?;
             }
         }
-        TableFormat::Human => {
-            let header = ["FROM", "TO", "LAND", "EXHAUST", "INFO"];
-            let cells: Vec<[String; 5]> = rows
-                .iter()
-                .map(|r| {
-                    [
-                        r.from.clone(),
-                        format!("{}:{}", r.to, r.port),
-                        r.land.verdict.to_string(),
-                        r.exhaust.verdict.to_string(),
-                        r.info.verdict.to_string(),
-                    ]
-                })
-                .collect();
-            let mut widths = header.map(str::len);
-            for row in &cells {
-                for (w, c) in widths.iter_mut().zip(row) {
-                    *w = (*w).max(c.len());
-                }
+        _ => {
+            let mut t = Table::compact(&["FROM", "TO", "LAND", "EXHAUST", "INFO"]);
+            for r in &rows {
+                t.row(vec![
+                    r.from.clone(),
+                    format!("{}:{}", r.to, r.port),
+                    r.land.verdict.to_string(),
+                    r.exhaust.verdict.to_string(),
+                    r.info.verdict.to_string(),
+                ]);
             }
-            let line = |out: &mut dyn Write, row: [&str; 5]| -> std::io::Result<()> {
-                let text: Vec<String> = row
-                    .iter()
-                    .zip(widths)
-                    .map(|(c, w)| format!("{c:<w$}"))
-                    .collect();
-                writeln!(out, "{}", text.join("  ").trim_end())
-            };
-            line(out, header)?;
-            for row in &cells {
-                line(out, [&row[0], &row[1], &row[2], &row[3], &row[4]])?;
-            }
+            out.write_all(t.render().as_bytes())?;
             let policies: Vec<String> = manifests
                 .policies()
                 .iter()
@@ -552,12 +526,9 @@ pub fn truth_table(m: &Manifests, policies: &PolicySet) -> Vec<TableRow> {
                     headers: &headers,
                 };
                 if conn.is_allowed() {
-                    let v = conn.http(&req);
                     Decision {
-                        verdict: v.verdict,
-                        policy: v.policy().map(|p| p.to_string()),
                         rule: None,
-                        reason: v.explain(&req),
+                        ..http_decision(&conn, &req)
                     }
                 } else {
                     connection_decision(&conn, &src, &dst, port, Protocol::Tcp)

@@ -2,13 +2,33 @@
 //! ships as real servers and clients on loopback, each pod behind its own egress proxy, the policies
 //! of the files in force, and the control API that the other verbs find through the discovery file.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Error;
+use super::error::Error;
+use super::print::Io;
+use crate::config;
 use crate::control::discovery::{self, ControlArgs, Discovery};
-use crate::galaxy::{Options, config};
+use crate::galaxy::{Options, Upstream};
+use crate::manifest::{self, Manifests, book};
+
+/// How the pods' proxies reach the Death Star replicas (the flag's spelling of [`Upstream`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UpstreamArg {
+    /// In-process connections (estrela-da-morte's pipe): no second trip through the kernel.
+    Pipe,
+    /// The replicas' loopback ports, as a proxy in another process would.
+    Tcp,
+}
+
+impl From<UpstreamArg> for Upstream {
+    fn from(a: UpstreamArg) -> Upstream {
+        match a {
+            UpstreamArg::Pipe => Upstream::Pipe,
+            UpstreamArg::Tcp => Upstream::Tcp,
+        }
+    }
+}
 
 /// Start the galaxy (the book's `kubectl create -f starwars.yml`, without a cluster).
 #[derive(Debug, clap::Args)]
@@ -39,40 +59,46 @@ pub struct Args {
     /// How the pods' proxies reach the Death Star replicas: `pipe` (in-process connections) or
     /// `tcp` (the replicas' loopback ports, one more trip through the kernel; for comparison).
     #[arg(long, value_enum, default_value = "pipe")]
-    pub upstream: crate::galaxy::Upstream,
+    pub upstream: UpstreamArg,
     #[command(flatten)]
     pub control: ControlArgs,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
-    let manifests = if args.files.is_empty() {
-        let local = PathBuf::from("k8s/starwars.yml");
-        if local.is_file() {
-            crate::manifest::load_paths(&[local])?
-        } else {
-            crate::manifest::load_str(crate::tutorial::book::STARWARS, "starwars.yml (built in)")?
-        }
+/// The manifests `up` runs: the files named, else `k8s/starwars.yml` here, else the built-in copy.
+fn manifests(files: &[PathBuf]) -> Result<Manifests, Error> {
+    if !files.is_empty() {
+        return Ok(manifest::load_paths(files)?);
+    }
+    let local = PathBuf::from("k8s/starwars.yml");
+    if local.is_file() {
+        Ok(manifest::load_paths(&[local])?)
     } else {
-        crate::manifest::load_paths(&args.files)?
-    };
-    let blueprint = crate::galaxy::engine::blueprint(&manifests);
+        Ok(manifest::load_str(
+            book::STARWARS,
+            "starwars.yml (built in)",
+        )?)
+    }
+}
+
+pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
+    let manifests = manifests(&args.files)?;
     let options = Options {
         patrol: !args.no_patrol,
         restart_backoff: args.restart_backoff,
         explosion_delay: args.explode_after,
         patrol_interval: args.patrol_interval,
         patrol_timeout: args.patrol_timeout,
-        upstream: args.upstream,
+        upstream: args.upstream.into(),
     };
     let path = args.control.path();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| verb_err("starting the runtime", e))?;
+        .map_err(|e| Error::verb("starting the runtime", e))?;
     rt.block_on(async {
-        let running = crate::control::launch(blueprint, options)
+        let running = crate::galaxy::launch(&manifests, options)
             .await
-            .map_err(|e| verb_err("starting the galaxy", e))?;
+            .map_err(|e| Error::verb("starting the galaxy", e))?;
         discovery::write(
             &path,
             &Discovery {
@@ -80,7 +106,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
                 pid: std::process::id(),
             },
         )
-        .map_err(|e| verb_err("announcing the galaxy", e))?;
+        .map_err(|e| Error::verb("announcing the galaxy", e))?;
         let mut forwards = Vec::new();
         for f in &args.forward {
             let Some((pod, host)) = f.split_once('=') else {
@@ -90,16 +116,18 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
                 .galaxy
                 .forward(pod, host, running.shutdown_signal())
                 .await
-                .map_err(|e| verb_err("opening a port-forward", e))?;
+                .map_err(|e| Error::verb("opening a port-forward", e))?;
             forwards.push(format!("  port-forward {pod} -> {host} on http://{addr}"));
         }
         let waiting = running.galaxy.wait_ready(config::READY_WAIT).await;
         for name in &waiting {
             tracing::warn!(pod = %name, "pod not ready yet");
         }
-        writeln!(out, "galaxia is up: {} pods, control API on {} (discovery file {}).", running.galaxy.shared.pods.len(), running.addr, path.display())?;
-        for p in &running.galaxy.shared.pods {
-            writeln!(out, "  pod {:<40} egress proxy http://{}", p.spec.name, p.egress)?;
+        let out = &mut *io.out;
+        let pods = &running.galaxy.cluster.pods;
+        writeln!(out, "galaxia is up: {} pods, control API on {} (discovery file {}).", pods.len(), running.addr, path.display())?;
+        for p in pods {
+            writeln!(out, "  pod {:<40} egress proxy http://{}", p.name(), p.egress)?;
         }
         for f in &forwards {
             writeln!(out, "{f}")?;
@@ -107,32 +135,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), Error> {
         writeln!(out, "Try: galaxia get pods; galaxia exec caca-tie -- curl -s -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing")?;
         writeln!(out, "Ctrl-C stops it.")?;
         out.flush()?;
-        wait_for_signal().await;
+        frota::signal::terminated().await;
         writeln!(out, "galaxia: stopping")?;
         discovery::remove_if_ours(&path);
         running.stop().await;
         Ok(())
     })
-}
-
-fn verb_err(what: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::Verb {
-        verb: what,
-        source: Box::new(e),
-    }
-}
-
-async fn wait_for_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
 }

@@ -1,18 +1,21 @@
-//! The verbs' side of the control API: find the galaxy through the discovery file and exchange JSON.
+//! The verbs' side of the control API: one typed method per route, over frota's one-shot HTTP
+//! exchange (the same client the ships and the built-in curl use).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use frota::transport::{self, HttpTarget, Outgoing, TransportError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::discovery::{self, ControlArgs, DiscoveryError};
-use super::views::ErrorBody;
-use crate::galaxy::config::CONTROL_REQUEST;
+use super::routes;
+use super::views::{
+    ApplyRequest, ApplyResponse, DeleteRequest, ErrorBody, FlowsQuery, FlowsResponse, PodView,
+    PoliciesResponse, ServiceView,
+};
+use crate::config::{CONTROL_REQUEST, FOLLOW_POLL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -22,24 +25,29 @@ pub enum ControlError {
     Connect {
         addr: SocketAddr,
         #[source]
-        source: hyper_util::client::legacy::Error,
+        source: std::io::Error,
     },
     #[error("the galaxy at {0} did not answer in time")]
     Timeout(SocketAddr),
-    #[error("reading the galaxy's answer")]
-    Body(#[source] hyper::Error),
+    #[error("talking to the galaxy at {addr}")]
+    Exchange {
+        addr: SocketAddr,
+        #[source]
+        source: TransportError,
+    },
     #[error("the galaxy's answer is not what this galaxia expects")]
     Decode(#[source] serde_json::Error),
+    #[error("encoding the request")]
+    Encode(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The galaxy refused the request; the message is for people.
     #[error("{0}")]
     Refused(String),
 }
 
-/// A connection to a running galaxy's control API.
+/// A running galaxy's control API.
 #[derive(Debug, Clone)]
 pub struct Control {
     addr: SocketAddr,
-    http: HyperClient<HttpConnector, Full<Bytes>>,
 }
 
 impl Control {
@@ -50,78 +58,103 @@ impl Control {
     }
 
     pub fn at(addr: SocketAddr) -> Control {
-        Control {
-            addr,
-            http: HyperClient::builder(TokioExecutor::new()).build_http(),
-        }
+        Control { addr }
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    pub async fn get<T: DeserializeOwned>(&self, path_and_query: &str) -> Result<T, ControlError> {
-        self.call(http::Method::GET, path_and_query, Bytes::new())
+    pub async fn pods(&self) -> Result<Vec<PodView>, ControlError> {
+        self.get(routes::PODS, "").await
+    }
+
+    pub async fn services(&self) -> Result<Vec<ServiceView>, ControlError> {
+        self.get(routes::SERVICES, "").await
+    }
+
+    pub async fn policies(&self) -> Result<PoliciesResponse, ControlError> {
+        self.get(routes::POLICIES, "").await
+    }
+
+    pub async fn apply(&self, req: &ApplyRequest) -> Result<ApplyResponse, ControlError> {
+        self.post(routes::APPLY, req).await
+    }
+
+    pub async fn delete(&self, req: &DeleteRequest) -> Result<ApplyResponse, ControlError> {
+        self.post(routes::DELETE, req).await
+    }
+
+    /// Flows; with `wait_ms` set, the galaxy holds the answer until one matches (a long poll).
+    pub async fn flows(&self, query: &FlowsQuery) -> Result<FlowsResponse, ControlError> {
+        let query =
+            serde_urlencoded::to_string(query).map_err(|e| ControlError::Encode(Box::new(e)))?;
+        self.get(routes::FLOWS, &query).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, route: &str, query: &str) -> Result<T, ControlError> {
+        self.call(http::Method::GET, route, query, Bytes::new())
             .await
     }
 
-    pub async fn post<B: Serialize, T: DeserializeOwned>(
+    async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
-        path: &str,
+        route: &str,
         body: &B,
     ) -> Result<T, ControlError> {
-        let bytes = serde_json::to_vec(body).map_err(ControlError::Decode)?;
-        self.call(http::Method::POST, path, Bytes::from(bytes))
+        let bytes = serde_json::to_vec(body).map_err(|e| ControlError::Encode(Box::new(e)))?;
+        self.call(http::Method::POST, route, "", Bytes::from(bytes))
             .await
     }
 
     async fn call<T: DeserializeOwned>(
         &self,
         method: http::Method,
-        path: &str,
+        route: &str,
+        query: &str,
         body: Bytes,
     ) -> Result<T, ControlError> {
-        let uri = format!("http://{}{path}", self.addr);
-        let req = http::Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(body))
-            .map_err(|e| ControlError::Refused(format!("building the request: {e}")))?;
+        let path_and_query = if query.is_empty() {
+            route.to_string()
+        } else {
+            format!("{route}?{query}")
+        };
+        let addr = self.addr;
+        let target = HttpTarget {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+            authority: addr.to_string(),
+            path_and_query,
+        };
+        let out = Outgoing {
+            method,
+            target,
+            proxy: None,
+            headers: vec![
+                ("Host".into(), addr.to_string()),
+                ("Content-Type".into(), "application/json".into()),
+            ],
+            body,
+        };
         // Long polls ask the server to wait up to its own bound; leave room for that.
-        let limit = CONTROL_REQUEST + crate::galaxy::config::FOLLOW_POLL;
-        let resp = tokio::time::timeout(limit, self.http.request(req))
+        let limit: Duration = CONTROL_REQUEST + FOLLOW_POLL;
+        let exchange = async {
+            let stream = tokio::net::TcpStream::connect(addr)
+                .await
+                .map_err(|source| ControlError::Connect { addr, source })?;
+            transport::exchange(stream, &out)
+                .await
+                .map_err(|source| ControlError::Exchange { addr, source })
+        };
+        let answer = tokio::time::timeout(limit, exchange)
             .await
-            .map_err(|_| ControlError::Timeout(self.addr))?
-            .map_err(|source| ControlError::Connect {
-                addr: self.addr,
-                source,
-            })?;
-        let status = resp.status();
-        let bytes = tokio::time::timeout(limit, resp.into_body().collect())
-            .await
-            .map_err(|_| ControlError::Timeout(self.addr))?
-            .map_err(ControlError::Body)?
-            .to_bytes();
-        if !status.is_success() {
-            let msg = serde_json::from_slice::<ErrorBody>(&bytes)
+            .map_err(|_| ControlError::Timeout(addr))??;
+        if !answer.status.is_success() {
+            let msg = serde_json::from_slice::<ErrorBody>(&answer.body)
                 .map(|e| e.error)
-                .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned());
+                .unwrap_or_else(|_| String::from_utf8_lossy(&answer.body).into_owned());
             return Err(ControlError::Refused(msg));
         }
-        serde_json::from_slice(&bytes).map_err(ControlError::Decode)
+        serde_json::from_slice(&answer.body).map_err(ControlError::Decode)
     }
-}
-
-/// Percent-encode a query value (pod names and verdicts are plain, but be safe).
-pub fn encode(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

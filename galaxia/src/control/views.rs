@@ -1,13 +1,14 @@
-//! What the control API sends: the JSON shapes shared by the server and the verbs (and by
-//! `-o json`).
+//! What the control API sends and takes: the JSON shapes shared by the server and the client
+//! (and by the verbs' `-o json`).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::flows::Flow;
-use crate::galaxy::policies::{ApplyMode, ApplyResult, StoredPolicy};
-use crate::galaxy::{Phase, Role, Shared};
+use crate::clock::epoch_ms;
+use crate::flows::{Flow, FlowFilter, Verdict};
+use crate::manifest::{Applied, ApplyMode, ObjectKey};
+use crate::state::{Cluster, Phase, Role, StoredPolicy};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PodView {
@@ -38,26 +39,63 @@ pub struct ServiceView {
     pub created_ms: u64,
 }
 
+/// Manifest text and the name it came from (a file, or `-`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ApplyRequest {
-    pub mode: ApplyMode,
+pub struct Source {
     pub origin: String,
     pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DeleteRequest {
-    /// (namespace, name) pairs.
-    #[serde(default)]
-    pub names: Vec<(String, String)>,
-    /// Or the policies found in this text (`delete -f`).
-    #[serde(default)]
-    pub text: Option<(String, String)>,
+pub struct ApplyRequest {
+    pub mode: ApplyMode,
+    #[serde(flatten)]
+    pub source: Source,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeleteRequest {
+    #[serde(default)]
+    pub keys: Vec<ObjectKey>,
+    /// Or the policies found in this text (`delete -f`).
+    #[serde(default)]
+    pub source: Option<Source>,
+}
+
+/// One typed result per object, in the order sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApplyResponse {
-    pub results: Vec<ApplyResult>,
+    pub results: Vec<Applied>,
+}
+
+/// What `GET /v1/flows` takes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FlowsQuery {
+    /// Only flows after this sequence number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+    /// Only flows involving this pod (`name` or `namespace/name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// At most this many (the most recent ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<usize>,
+    /// Wait up to this long for a matching flow (a long poll).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_ms: Option<u64>,
+}
+
+impl FlowsQuery {
+    pub fn filter(&self) -> FlowFilter {
+        FlowFilter {
+            after: self.after,
+            pod: self.pod.clone(),
+            verdict: self.verdict,
+            last: self.last,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,28 +115,22 @@ pub struct ErrorBody {
     pub error: String,
 }
 
-pub fn ms(t: std::time::SystemTime) -> u64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
-pub fn pods(shared: &Shared) -> Vec<PodView> {
-    shared
+pub fn pods(cluster: &Cluster) -> Vec<PodView> {
+    cluster
         .pods
         .iter()
         .map(|p| {
             let st = p.state();
             PodView {
-                name: p.spec.name.clone(),
-                namespace: p.spec.namespace.clone(),
-                role: p.spec.role,
-                labels: p.spec.labels.clone(),
+                name: p.name().to_string(),
+                namespace: p.namespace().to_string(),
+                role: p.role(),
+                labels: p.model.labels.clone(),
                 ready: st.ready,
                 phase: st.phase,
                 restarts: st.restarts,
-                last_restart_ms: st.last_restart.map(ms),
-                created_ms: ms(p.created),
+                last_restart_ms: st.last_restart.map(epoch_ms),
+                created_ms: epoch_ms(p.created),
                 egress: format!("http://{}", p.egress),
                 ports: st.listen.iter().map(|(k, v)| (*k, v.to_string())).collect(),
             }
@@ -106,28 +138,28 @@ pub fn pods(shared: &Shared) -> Vec<PodView> {
         .collect()
 }
 
-pub fn services(shared: &Shared) -> Vec<ServiceView> {
-    shared
+pub fn services(cluster: &Cluster) -> Vec<ServiceView> {
+    cluster
         .services
         .iter()
         .map(|s| ServiceView {
-            name: s.spec.name.clone(),
-            namespace: s.spec.namespace.clone(),
+            name: s.model.name.clone(),
+            namespace: s.model.namespace.clone(),
             ports: s
-                .spec
+                .model
                 .ports
                 .iter()
-                .map(|p| format!("{}/TCP", p.port))
+                .map(|p| format!("{}/{}", p.port, p.protocol))
                 .collect(),
             endpoints: s
                 .members
                 .iter()
-                .map(|&i| &shared.pods[i])
-                .filter(|p| p.state().ready)
-                .map(|p| p.spec.name.clone())
+                .map(|&id| cluster.pod(id))
+                .filter(|p| p.read(|st| st.ready))
+                .map(|p| p.name().to_string())
                 .collect(),
-            selector: s.spec.selector.clone(),
-            created_ms: ms(s.created),
+            selector: s.model.selector.clone(),
+            created_ms: epoch_ms(s.created),
         })
         .collect()
 }

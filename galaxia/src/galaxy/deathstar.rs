@@ -8,11 +8,14 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
-use super::config::{
+use super::listen::bind_loopback;
+use super::options::{Options, Upstream};
+use crate::config::{
     READINESS_FAILURES, READINESS_PERIOD, READINESS_TIMEOUT, RESTART_BACKOFF_CAP,
     RESTART_BACKOFF_RESET,
 };
-use super::{Options, Phase, Shared, Upstream, bind_loopback};
+use crate::manifest::ImageKind;
+use crate::state::{Cluster, Phase, Pod, PodId};
 
 /// How one run of the container ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,17 +52,16 @@ impl Backoff {
 
 /// Keep replica `pod` running until `shutdown` flips.
 pub async fn supervise(
-    shared: Arc<Shared>,
-    pod: usize,
+    cluster: Arc<Cluster>,
+    pod: PodId,
     options: Options,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut backoff = Backoff::new(options.restart_backoff);
-    let name = shared.pods[pod].spec.name.clone();
+    let p = cluster.pod(pod);
     loop {
         let started = tokio::time::Instant::now();
-        let exit = run_once(&shared, pod, &options, shutdown.clone()).await;
-        let p = &shared.pods[pod];
+        let exit = run_once(p, &options, shutdown.clone()).await;
         match exit {
             ContainerExit::Shutdown => {
                 p.update(|s| {
@@ -70,7 +72,7 @@ pub async fn supervise(
             }
             ContainerExit::Crashed(why) => {
                 let wait = backoff.after(started.elapsed());
-                tracing::warn!(pod = %name, reason = %why, restart_in_ms = wait.as_millis() as u64, "container exited");
+                tracing::warn!(pod = %p.name(), reason = %why, restart_in_ms = wait.as_millis() as u64, "container exited");
                 p.update(|s| {
                     s.ready = false;
                     s.phase = if s.restarts == 0 {
@@ -98,24 +100,16 @@ pub async fn supervise(
 /// One run of the container: bind its ports (the same local ports again when free, as a restarted
 /// container keeps its pod IP), serve, and report how it ended.
 async fn run_once(
-    shared: &Arc<Shared>,
-    pod: usize,
+    p: &Pod,
     options: &Options,
     mut shutdown: watch::Receiver<bool>,
 ) -> ContainerExit {
-    let p = &shared.pods[pod];
     let demo_port = p
-        .spec
-        .ports
-        .iter()
-        .find(|c| c.name.as_deref() == Some("http"))
-        .or_else(|| {
-            p.spec
-                .ports
-                .iter()
-                .find(|c| c.name.as_deref() != Some("admin"))
-        })
-        .map_or(80, |c| c.port);
+        .model
+        .http_port()
+        .or_else(|| ImageKind::DeathStar.default_port().map(|(_, port)| port))
+        .unwrap_or(80);
+    let admin_port = p.model.admin_port();
     let previous = p.state().listen.get(&demo_port).copied();
     let demo = match previous {
         Some(addr) => match tokio::net::TcpListener::bind(addr).await {
@@ -135,7 +129,7 @@ async fn run_once(
         host: std::net::Ipv4Addr::LOCALHOST.into(),
         port: demo_addr.port(),
         admin_port: admin_addr.port(),
-        hostname: Some(p.spec.name.clone()),
+        hostname: Some(p.name().to_string()),
         explode_after: options.explosion_delay,
         // The galaxy stops at once: nothing routes to a stopping replica anyway.
         drain: Duration::ZERO,
@@ -148,12 +142,6 @@ async fn run_once(
     p.update(|s| {
         s.listen.insert(demo_port, demo_addr);
         s.pipe = piped.then_some((demo_port, connector));
-        let admin_port = p
-            .spec
-            .ports
-            .iter()
-            .find(|c| c.name.as_deref() == Some("admin"))
-            .map_or(9090, |c| c.port);
         s.listen.insert(admin_port, admin_addr);
         s.phase = Phase::Running;
         s.ready = true;
@@ -162,7 +150,7 @@ async fn run_once(
         let _ = shutdown.wait_for(|s| *s).await;
     };
     let server = estrela_da_morte::run_with_pipe(demo, pipe, admin, config, stop);
-    let probe = readiness_probe(shared, pod, admin_addr);
+    let probe = readiness_probe(p, admin_addr);
     let ended = tokio::select! {
         r = server => r,
         never = probe => match never {},
@@ -179,12 +167,7 @@ async fn run_once(
 /// The kubelet's readiness probe, tighter: `GET /readyz` on the admin port every
 /// [`READINESS_PERIOD`]. The station fails readiness the moment its exhaust port is hit, so the
 /// Service stops sending it traffic before it explodes, as a real Service would after a probe.
-async fn readiness_probe(
-    shared: &Arc<Shared>,
-    pod: usize,
-    admin: std::net::SocketAddr,
-) -> std::convert::Infallible {
-    let p = &shared.pods[pod];
+async fn readiness_probe(p: &Pod, admin: std::net::SocketAddr) -> std::convert::Infallible {
     let mut failures = 0u32;
     loop {
         tokio::time::sleep(READINESS_PERIOD).await;
@@ -203,22 +186,31 @@ async fn readiness_probe(
     }
 }
 
+/// One `GET /readyz`, through the same one-shot client as everything else that asks the galaxy's
+/// servers a question.
 async fn probe_once(admin: std::net::SocketAddr) -> bool {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use frota::transport::{HttpTarget, Outgoing, exchange};
+    let out = Outgoing {
+        method: http::Method::GET,
+        target: HttpTarget {
+            host: admin.ip().to_string(),
+            port: admin.port(),
+            authority: admin.to_string(),
+            path_and_query: "/readyz".into(),
+        },
+        proxy: None,
+        headers: vec![("Host".into(), admin.to_string())],
+        body: bytes::Bytes::new(),
+    };
     let attempt = async {
-        let mut s = tokio::net::TcpStream::connect(admin).await.ok()?;
-        s.write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")
-            .await
-            .ok()?;
-        let mut head = [0u8; 12];
-        s.read_exact(&mut head).await.ok()?;
-        Some(head.starts_with(b"HTTP/1.") && &head[9..12] == b"200")
+        let stream = tokio::net::TcpStream::connect(admin).await.ok()?;
+        exchange(stream, &out).await.ok()
     };
     tokio::time::timeout(READINESS_TIMEOUT, attempt)
         .await
         .ok()
         .flatten()
-        .unwrap_or(false)
+        .is_some_and(|answer| answer.status == http::StatusCode::OK)
 }
 
 #[cfg(test)]

@@ -7,36 +7,28 @@ use std::sync::Arc;
 
 use frota::Outcome;
 use frota::client::ClientConfig;
-use frota::identity::Identity;
-use frota::metrics::ShipMetrics;
 use frota::patrol::PatrolConfig;
 use tokio::sync::watch;
 
-use super::{Options, Phase, Shared};
+use super::options::Options;
+use crate::state::{Cluster, Phase, Pod, PodId};
 
-/// The identity of a ship pod: its name, and its `org` and `class` labels.
-pub fn identity(shared: &Shared, pod: usize) -> Identity {
-    let spec = &shared.pods[pod].spec;
-    let label = |k: &str| spec.labels.get(k).cloned().unwrap_or_default();
-    Identity::new(spec.name.clone(), label("org"), label("class"))
-}
-
-/// The client configuration of a request from pod `pod` (patrol, or `exec`'s built-in curl).
-pub fn client_config(shared: &Shared, pod: usize, options: &Options) -> ClientConfig {
-    let mut c = ClientConfig::new(identity(shared, pod));
-    c.proxy = Some(format!("http://{}", shared.pods[pod].egress));
+/// The client configuration of a request from `pod` (patrol, or a test's own requests).
+pub fn client_config(pod: &Pod, options: &Options) -> ClientConfig {
+    let mut c = ClientConfig::new(pod.identity());
+    c.proxy = Some(format!("http://{}", pod.egress));
     c.timeout = options.patrol_timeout;
     c
 }
 
 /// Patrol until `shutdown` flips (or only mark the pod ready, with `--no-patrol`).
 pub async fn run(
-    shared: Arc<Shared>,
-    pod: usize,
+    cluster: Arc<Cluster>,
+    pod: PodId,
     options: Options,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let p = &shared.pods[pod];
+    let p = cluster.pod(pod);
     p.update(|s| {
         s.phase = Phase::Running;
         s.ready = true;
@@ -45,49 +37,23 @@ pub async fn run(
         let _ = shutdown.wait_for(|s| *s).await;
         return;
     }
-    let mut config = PatrolConfig::new(client_config(&shared, pod, &options));
+    let mut config = PatrolConfig::new(client_config(p, &options));
     config.rate = 1.0 / options.patrol_interval.as_secs_f64().max(0.001);
     config.report_every = None;
-    let metrics = p.ship_metrics.as_ref().map(|(_, m)| m.clone());
+    let metrics = p.ship.as_ref().map(|s| s.metrics.clone());
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;
     };
     match frota::patrol::run(config, metrics, stop).await {
-        Ok(totals) => tracing::info!(pod = %p.spec.name, counts = %totals, "patrol ended"),
-        Err(e) => tracing::error!(pod = %p.spec.name, error = %e, "patrol failed"),
+        Ok(totals) => tracing::info!(pod = %p.name(), counts = %totals, "patrol ended"),
+        Err(e) => tracing::error!(pod = %p.name(), error = %e, "patrol failed"),
     }
 }
 
-/// A ship's counters so far, by outcome (finished requests only).
-pub fn counts(registry: &prometheus::Registry) -> BTreeMap<Outcome, u64> {
-    let mut out = BTreeMap::new();
-    for family in registry.gather() {
-        if family.name() != "ship_requests_total" {
-            continue;
-        }
-        for m in family.get_metric() {
-            let outcome = m
-                .get_label()
-                .iter()
-                .find(|l| l.name() == "outcome")
-                .and_then(|l| Outcome::from_name(l.value()));
-            if let Some(o) = outcome {
-                let n = m.get_counter().get_value();
-                if n > 0.0 {
-                    *out.entry(o).or_insert(0) += n as u64;
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Register a ship's metrics on a fresh registry of its own.
-pub fn metrics(spec: &super::PodSpec) -> Option<(prometheus::Registry, ShipMetrics)> {
-    let label = |k: &str| spec.labels.get(k).cloned().unwrap_or_default();
-    let id = Identity::new(spec.name.clone(), label("org"), label("class"));
-    let registry = prometheus::Registry::new();
-    ShipMetrics::register(&registry, &id)
-        .ok()
-        .map(|m| (registry, m))
+/// A ship's finished requests so far, by outcome (empty for a Death Star replica).
+pub fn counts(pod: &Pod) -> BTreeMap<Outcome, u64> {
+    pod.ship
+        .as_ref()
+        .map(|s| s.metrics.counts())
+        .unwrap_or_default()
 }

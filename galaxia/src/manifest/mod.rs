@@ -8,10 +8,10 @@
 //! document and the field. Objects of other kinds are listed in [`Manifests::ignored`].
 //! Loading also compiles the policies, so a bad regex is a load error with its place.
 
-pub mod cnp;
+pub mod book;
+pub mod change;
 pub mod error;
 pub mod image;
-pub mod labels;
 pub mod service;
 pub mod workload;
 
@@ -24,16 +24,18 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use serde::Deserialize;
 use serde_norway::Value;
 
-pub use cnp::CiliumNetworkPolicy;
+pub use change::{Applied, ApplyMode, Change, Refusal};
 pub use error::{LoadError, LoadErrors, Origin};
 pub use image::{ImageKind, UnknownImage, image_kind};
 pub use service::{ServiceModel, ServicePort, TargetPort};
 pub use workload::{ContainerModel, POD_TEMPLATE_HASH, PodModel};
 
-use crate::policy::{CompiledPolicy, PolicySet};
+use politica::{CiliumNetworkPolicy, CompiledPolicy, PolicySet};
 
 /// The kinds galaxia understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ObjectKind {
     Pod,
     Deployment,
@@ -59,7 +61,9 @@ impl fmt::Display for ObjectKind {
 }
 
 /// What identifies an object: applying an object with the same key replaces it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ObjectKey {
     pub kind: ObjectKind,
     pub namespace: String,
@@ -104,15 +108,6 @@ pub struct PolicyModel {
     pub cnp: CiliumNetworkPolicy,
     pub origin: Origin,
     pub compiled: Arc<CompiledPolicy>,
-}
-
-/// What `apply` did to one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Change {
-    Created,
-    Configured,
-    Unchanged,
 }
 
 /// A consistent set of objects, with the pods, services and policies derived from them.
@@ -171,39 +166,64 @@ impl Manifests {
         service.backends(&self.pods)
     }
 
-    /// Apply `other` over this set as `kubectl apply` would: same key replaces, new key adds.
-    pub fn apply(&mut self, other: Manifests) -> Vec<(ObjectKey, Change)> {
-        let mut changes = Vec::new();
+    /// Apply `other` over this set as kubectl would: with [`ApplyMode::Apply`] the same key
+    /// replaces (configured, or unchanged when equal) and a new key adds; with
+    /// [`ApplyMode::Create`] an existing key is refused (AlreadyExists).
+    pub fn apply(&mut self, other: Manifests, mode: ApplyMode) -> Vec<Applied> {
+        let mut results = Vec::new();
         for obj in other.objects {
             let key = obj.key.clone();
-            match self.objects.iter_mut().find(|o| o.key == obj.key) {
-                Some(existing) if existing.object == obj.object => {
-                    changes.push((key, Change::Unchanged));
+            let result = match (mode, self.objects.iter_mut().find(|o| o.key == obj.key)) {
+                (ApplyMode::Create, Some(_)) => Err(Refusal::AlreadyExists),
+                (ApplyMode::Apply, Some(existing)) if existing.object == obj.object => {
+                    Ok(Change::Unchanged)
                 }
-                Some(existing) => {
+                (ApplyMode::Apply, Some(existing)) => {
                     *existing = obj;
-                    changes.push((key, Change::Configured));
+                    Ok(Change::Configured)
                 }
-                None => {
+                (_, None) => {
                     self.objects.push(obj);
-                    changes.push((key, Change::Created));
+                    Ok(Change::Created)
                 }
-            }
+            };
+            results.push(Applied { key, result });
         }
         self.ignored.extend(other.ignored);
         self.derive();
-        changes
+        results
     }
 
-    /// Remove one object; false when there was none with that key.
-    pub fn delete(&mut self, key: &ObjectKey) -> bool {
+    /// Remove one object (NotFound when there is none with that key).
+    pub fn delete(&mut self, key: &ObjectKey) -> Applied {
         let before = self.objects.len();
         self.objects.retain(|o| &o.key != key);
-        let removed = self.objects.len() != before;
-        if removed {
+        let result = if self.objects.len() == before {
+            Err(Refusal::NotFound)
+        } else {
             self.derive();
+            Ok(Change::Deleted)
+        };
+        Applied {
+            key: key.clone(),
+            result,
         }
-        removed
+    }
+
+    /// Only the CiliumNetworkPolicy objects of this set.
+    pub fn policies_only(&self) -> Manifests {
+        let objects = self
+            .objects
+            .iter()
+            .filter(|o| matches!(o.object, Object::Policy(_)))
+            .cloned()
+            .collect();
+        Manifests::from_objects(objects, Vec::new())
+    }
+
+    /// The object with this key, as loaded.
+    pub fn object(&self, key: &ObjectKey) -> Option<&LoadedObject> {
+        self.objects.iter().find(|o| &o.key == key)
     }
 
     fn from_objects(objects: Vec<LoadedObject>, ignored: Vec<Ignored>) -> Manifests {
@@ -390,7 +410,7 @@ impl Loader {
             .map(str::to_string);
         let (api_version, kind) = match (field("apiVersion"), field("kind")) {
             (Some(a), Some(k)) => (a, k),
-            (a, k) => {
+            (a, _) => {
                 let missing = if a.is_none() { "apiVersion" } else { "kind" };
                 self.errors.push(
                     LoadError::at(
@@ -399,7 +419,6 @@ impl Loader {
                     )
                     .with_field(missing),
                 );
-                let _ = k;
                 return;
             }
         };

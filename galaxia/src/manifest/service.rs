@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use politica::Protocol;
+
 use super::error::{LoadError, Origin};
 use super::workload::{PodModel, check_labels, open_object, port_number, port_protocol};
-use crate::policy::Protocol;
 
 #[derive(Debug, Clone)]
 pub struct ServiceModel {
@@ -68,15 +69,6 @@ impl ServiceModel {
                 .flat_map(|c| c.ports.iter())
                 .find(|p| p.name.as_deref() == Some(name.as_str()) && p.protocol == port.protocol)
                 .map(|p| p.port),
-        }
-    }
-
-    /// `namespace/name`, or the bare name in `default`.
-    pub fn display_name(&self) -> String {
-        if self.namespace == "default" {
-            self.name.clone()
-        } else {
-            format!("{}/{}", self.namespace, self.name)
         }
     }
 }

@@ -7,13 +7,18 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
+use politica::labels;
+use politica::{Endpoint, NamedPort, Protocol};
+
 use super::error::{LoadError, Origin};
 use super::image::{ImageKind, image_kind};
-use super::labels;
-use crate::policy::{Endpoint, NamedPort, Protocol};
 
 /// The label Kubernetes adds to a Deployment's pods.
 pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+/// The name of the container port where the Death Star serves probes and metrics.
+const ADMIN_PORT_NAME: &str = "admin";
+/// estrela-da-morte's `--admin-port` default.
+const DEFAULT_ADMIN_PORT: u16 = 9090;
 /// Every replica is a process on this machine: a typo like `replicas: 20000` must not fork-bomb it.
 pub const MAX_REPLICAS: i32 = 64;
 
@@ -66,20 +71,37 @@ impl PodModel {
     }
 
     /// The port a client reaches the Death Star on: its container port named `http`, else its
-    /// first TCP port.
+    /// first TCP port that is not the admin port. The one rule, for the runtime and the tables.
     pub fn http_port(&self) -> Option<u16> {
-        let ports = self
-            .containers
-            .iter()
-            .filter(|c| c.kind == ImageKind::DeathStar)
-            .flat_map(|c| c.ports.iter())
-            .filter(|p| p.protocol == Protocol::Tcp);
-        let ports: Vec<_> = ports.collect();
+        let ports: Vec<_> = self.death_star_tcp_ports().collect();
         ports
             .iter()
             .find(|p| p.name.as_deref() == Some("http"))
-            .or(ports.first())
+            .or(ports
+                .iter()
+                .find(|p| p.name.as_deref() != Some(ADMIN_PORT_NAME)))
             .map(|p| p.port)
+    }
+
+    /// The port of the Death Star's probes and metrics: its container port named `admin`, else
+    /// estrela-da-morte's default.
+    pub fn admin_port(&self) -> u16 {
+        self.death_star_tcp_ports()
+            .find(|p| p.name.as_deref() == Some(ADMIN_PORT_NAME))
+            .map_or(DEFAULT_ADMIN_PORT, |p| p.port)
+    }
+
+    fn death_star_tcp_ports(&self) -> impl Iterator<Item = &NamedPort> {
+        self.containers
+            .iter()
+            .filter(|c| c.kind == ImageKind::DeathStar)
+            .flat_map(|c| c.ports.iter())
+            .filter(|p| p.protocol == Protocol::Tcp)
+    }
+
+    /// The label value named `key`, or empty (the ships' `org` and `class`).
+    pub fn label(&self, key: &str) -> &str {
+        self.labels.get(key).map_or("", String::as_str)
     }
 
     /// `Pod namespace/name`, for messages.

@@ -13,10 +13,9 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
-use super::ProxyBody;
-use super::identify::local_answer;
-use crate::galaxy::Backend;
-use crate::galaxy::config::{UPSTREAM_CONNECT, UPSTREAM_MAX_IDLE};
+use super::body::{ProxyBody, local_answer};
+use crate::config::{UPSTREAM_CONNECT, UPSTREAM_MAX_IDLE};
+use crate::state::Backend;
 
 /// Headers that belong to one hop (RFC 9110 7.6.1, plus the proxy ones curl sends).
 const HOP_BY_HOP: [&str; 8] = [

@@ -2,13 +2,11 @@
 //! request's host is resolved as cluster DNS would (Service names in their short and long forms,
 //! port 80 implied) and a ready backend is picked.
 
-use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
-use super::ProxyBody;
-use crate::galaxy::{Backend, NoBackend, Shared};
+use super::body::{ProxyBody, local_answer};
+use crate::state::{Backend, Cluster, NoBackend};
 
 /// The request's destination as the client named it.
 #[derive(Debug, Clone)]
@@ -27,21 +25,6 @@ impl Target {
     pub fn url(&self) -> String {
         format!("http://{}{}", self.authority, self.path)
     }
-}
-
-/// A short local answer (a proxy error, not the Death Star's).
-pub fn local_answer(status: StatusCode, body: String) -> Response<ProxyBody> {
-    let mut resp = Response::new(
-        http_body_util::Full::new(Bytes::from(body))
-            .map_err(|never| match never {})
-            .boxed(),
-    );
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain"),
-    );
-    resp
 }
 
 /// Read the destination from an absolute-form request (what a client sends to a proxy), or from the
@@ -94,7 +77,7 @@ pub fn target(
 
 /// Resolve the target and pick a ready backend.
 pub fn backend(
-    shared: &Shared,
+    shared: &Cluster,
     target: &Target,
     from_ns: &str,
 ) -> Result<Backend, Box<Response<ProxyBody>>> {

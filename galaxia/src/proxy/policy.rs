@@ -1,37 +1,55 @@
-//! Stage 3, policy: ask the compiled policy set about the connection (L3/L4) and, where HTTP rules
+//! Stage 3, policy: ask the policy engine about the connection (L3/L4) and, where HTTP rules
 //! apply, about the request (L7). A drop holds the connection silently; a denial is Envoy's 403.
 
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Response, StatusCode};
+use politica::{ConnectionReason, Engine, HttpReason, HttpRequest, L7Verdict, Protocol};
 
-use super::ProxyBody;
-use super::identify::Target;
-use crate::galaxy::Shared;
-use crate::galaxy::config::DROP_HOLD;
-use crate::policy::HttpRequest;
+use super::body::ProxyBody;
+use crate::config::DROP_HOLD;
+use crate::flows::Decided;
+use crate::state::Pod;
 
-pub use crate::galaxy::policies::Decision;
+/// What the proxy does with one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// L3/L4 drop: nothing goes back, as Cilium drops the SYN.
+    Drop(ConnectionReason),
+    /// L7 denial: Envoy's `403 Access denied`.
+    Deny(HttpReason),
+    /// On to the backend; `l7` when HTTP rules were checked (the request went "through Envoy").
+    Forward { l7: bool, reason: Decided },
+}
 
-/// Ask the policy set in force now.
+/// Ask `engine` about a request from `src` to container `port` of `dst`. The L3/L4 verdict is
+/// per connection in Cilium; the proxy asks per request, which is the same thing for the ships
+/// (a fresh connection per request) and makes a policy change felt from the very next request.
 pub fn decide(
-    shared: &Shared,
-    from: usize,
-    to: usize,
+    engine: &Engine,
+    src: &Pod,
+    dst: &Pod,
     port: u16,
-    target: &Target,
-    req: &Request<Incoming>,
+    request: &HttpRequest<'_>,
 ) -> Decision {
-    let request = HttpRequest {
-        method: req.method().as_str(),
-        path: &target.path,
-        host: &target.authority,
-        headers: req.headers(),
-    };
-    shared.policies.current().decide(from, to, port, &request)
+    let conn = engine.connection(src.endpoint, dst.endpoint, port, Protocol::Tcp);
+    let l7 = conn.l7.is_some();
+    match conn.http(request) {
+        None => Decision::Drop(conn.reason),
+        Some(_) if !l7 => Decision::Forward {
+            l7: false,
+            reason: Decided::Connection(conn.reason),
+        },
+        Some(v) => match v.verdict {
+            L7Verdict::Forwarded => Decision::Forward {
+                l7: true,
+                reason: Decided::Http(v.reason),
+            },
+            L7Verdict::Denied => Decision::Deny(v.reason),
+        },
+    }
 }
 
 /// Hold a dropped request: answer nothing until the client gives up (hyper notices the close and

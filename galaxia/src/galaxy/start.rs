@@ -1,0 +1,176 @@
+//! The galaxy's life: bind every pod's proxy, start Death Star replicas and ships, put the
+//! starting policies in force, serve the control API, and stop it all on request.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+use super::error::StartError;
+use super::listen::bind;
+use super::options::Options;
+use super::{deathstar, ship};
+use crate::control::api;
+use crate::manifest::{ApplyMode, Manifests};
+use crate::proxy::Proxy;
+use crate::state::{Cluster, Phase, PodId, Role};
+
+/// Where the starting policies came from, as `describe` shows it.
+const START_ORIGIN: &str = "galaxia up -f";
+
+/// A handle on a started galaxy.
+#[derive(Debug, Clone)]
+pub struct Galaxy {
+    pub cluster: Arc<Cluster>,
+}
+
+/// A started galaxy with its control API.
+#[derive(Debug)]
+pub struct Running {
+    pub galaxy: Galaxy,
+    /// The control API address.
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Start the galaxy of `manifests` and its control API on free loopback ports (inside a tokio
+/// runtime); it runs until [`Running::stop`].
+pub async fn launch(manifests: &Manifests, options: Options) -> Result<Running, StartError> {
+    let (stop, shutdown) = watch::channel(false);
+    let galaxy = Galaxy::start(manifests, options, shutdown.clone()).await?;
+    let (listener, addr) = bind(|| "the control API".into()).await?;
+    let server = tokio::spawn(api::serve(galaxy.cluster.clone(), listener, shutdown));
+    Ok(Running {
+        galaxy,
+        addr,
+        stop,
+        server,
+    })
+}
+
+impl Running {
+    /// A receiver of the galaxy's stop signal, for things started next to it (port-forwards).
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Stop every pod, proxy and the control API.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        // Replicas drain for a moment; give them that moment so that ports are released.
+        let _ = self
+            .galaxy
+            .wait_phase(Phase::Terminating, Duration::from_secs(3))
+            .await;
+    }
+}
+
+impl Galaxy {
+    /// Bind every pod's proxy, start Death Star replicas and ships, and apply the starting
+    /// policies. Runs until `shutdown` flips to true.
+    pub async fn start(
+        manifests: &Manifests,
+        options: Options,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Galaxy, StartError> {
+        let now = SystemTime::now();
+        let mut pods = Vec::with_capacity(manifests.pods().len());
+        let mut listeners = Vec::with_capacity(manifests.pods().len());
+        for model in manifests.pods() {
+            let (listener, egress) =
+                bind(|| format!("the egress proxy of pod {}", model.name)).await?;
+            listeners.push(listener);
+            pods.push((model.clone(), egress));
+        }
+        let cluster = Cluster::new(pods, manifests.services().to_vec(), now)?;
+        cluster
+            .policies
+            .apply_manifests(manifests.policies_only(), START_ORIGIN, ApplyMode::Apply);
+        let cluster = Arc::new(cluster);
+        let proxy = Proxy::new(cluster.clone());
+        for (i, l) in listeners.into_iter().enumerate() {
+            tokio::spawn(proxy.clone().serve(PodId(i), l, shutdown.clone()));
+        }
+        for pod in &cluster.pods {
+            match pod.role() {
+                Role::DeathStar => {
+                    tokio::spawn(deathstar::supervise(
+                        cluster.clone(),
+                        pod.id,
+                        options.clone(),
+                        shutdown.clone(),
+                    ));
+                }
+                Role::Ship => {
+                    tokio::spawn(ship::run(
+                        cluster.clone(),
+                        pod.id,
+                        options.clone(),
+                        shutdown.clone(),
+                    ));
+                }
+            }
+        }
+        Ok(Galaxy { cluster })
+    }
+
+    /// Wait until every pod is ready, or `within` passes; returns the pods still not ready.
+    pub async fn wait_ready(&self, within: Duration) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let waiting: Vec<String> = self
+                .cluster
+                .pods
+                .iter()
+                .filter(|p| !p.read(|s| s.ready))
+                .map(|p| p.name().to_string())
+                .collect();
+            if waiting.is_empty() || tokio::time::Instant::now() >= deadline {
+                return waiting;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Open a port-forward: a loopback port where origin-form requests (wrk, a browser) go to
+    /// `host` as if sent by pod `pod` through its egress proxy, under the same policies.
+    pub async fn forward(
+        &self,
+        pod: &str,
+        host: &str,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<SocketAddr, StartError> {
+        let id = self
+            .cluster
+            .find_pod(pod)
+            .ok_or_else(|| StartError::UnknownPod(pod.to_string()))?
+            .id;
+        let (listener, addr) = bind(|| format!("a port-forward for pod {pod}")).await?;
+        let proxy = Proxy::new(self.cluster.clone()).with_fixed_host(host);
+        tokio::spawn(proxy.serve(id, listener, shutdown));
+        Ok(addr)
+    }
+
+    /// Wait until no Death Star replica is in another phase than `phase` (used at shutdown).
+    pub async fn wait_phase(&self, phase: Phase, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let done = self
+                .cluster
+                .pods
+                .iter()
+                .filter(|p| p.role() == Role::DeathStar)
+                .all(|p| p.read(|s| s.phase) == phase);
+            if done {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The running galaxy's state, below the proxies and the control API that read and change it:
+//! pods ([`pod`]), Services ([`service`]), cluster DNS ([`dns`]), load balancing ([`balance`]),
+//! the policies in force ([`policies`]), all held by one [`Cluster`].
+
+pub mod balance;
+pub mod cluster;
+pub mod dns;
+pub mod pod;
+pub mod policies;
+pub mod service;
+
+pub use balance::{Backend, NoBackend};
+pub use cluster::{Cluster, ClusterError};
+pub use dns::Destination;
+pub use pod::{Phase, Pod, PodId, PodState, Role, ShipCounters};
+pub use policies::{PolicyError, PolicyStore, StoredPolicy};
+pub use service::Service;

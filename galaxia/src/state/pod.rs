@@ -1,0 +1,201 @@
+//! One running pod: its manifest model, its policy endpoint and what changes while it lives, in
+//! one place.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use estrela_da_morte::pipe::PipeConnector;
+use frota::Identity;
+use frota::metrics::{Registry, ShipMetrics};
+use politica::EndpointId;
+use serde::{Deserialize, Serialize};
+
+use crate::flows::FlowEndpoint;
+use crate::manifest::PodModel;
+
+/// A pod's place in the galaxy's pod list (pods live as long as the galaxy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PodId(pub usize);
+
+/// What a pod runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// A Death Star replica (our `estrela-da-morte`, or upstream's `quay.io/cilium/starwars`).
+    DeathStar,
+    /// A ship (our `caca-tie`/`asa-x`, or upstream's `json-mock`/`netperf` clients).
+    Ship,
+}
+
+/// A pod's phase as `get pods` shows it in the STATUS column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    /// Binding ports, not serving yet.
+    ContainerCreating,
+    Running,
+    /// The container exited with an error and waits for its first restart.
+    Error,
+    /// The container exited again and waits out its back-off.
+    CrashLoopBackOff,
+    /// The galaxy is shutting down.
+    Terminating,
+}
+
+impl Phase {
+    /// The STATUS column's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::ContainerCreating => "ContainerCreating",
+            Phase::Running => "Running",
+            Phase::Error => "Error",
+            Phase::CrashLoopBackOff => "CrashLoopBackOff",
+            Phase::Terminating => "Terminating",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What changes while a pod lives.
+#[derive(Debug, Clone)]
+pub struct PodState {
+    pub phase: Phase,
+    pub ready: bool,
+    pub restarts: u32,
+    pub last_restart: Option<SystemTime>,
+    /// Where each container port really listens on 127.0.0.1 (80 maps to a free port).
+    pub listen: BTreeMap<u16, SocketAddr>,
+    /// The in-process way into a replica's demo port (its container port and the connector of the
+    /// current run): the proxies reach the Death Star through it rather than back through the
+    /// kernel's loopback, as Envoy reaches a pod through its veth.
+    pub pipe: Option<(u16, PipeConnector)>,
+}
+
+/// A ship's request counters, on a registry of its own (several ships share one process).
+#[derive(Clone)]
+pub struct ShipCounters {
+    pub registry: Registry,
+    pub metrics: ShipMetrics,
+}
+
+impl fmt::Debug for ShipCounters {
+    // Prometheus registries are not Debug.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShipCounters").finish_non_exhaustive()
+    }
+}
+
+/// One running pod.
+#[derive(Debug)]
+pub struct Pod {
+    pub id: PodId,
+    /// The pod as the manifests describe it (after a Deployment's expansion).
+    pub model: PodModel,
+    /// Its number in the policy engine's endpoint table.
+    pub endpoint: EndpointId,
+    /// The pod's egress proxy: every client in the pod sends through it.
+    pub egress: SocketAddr,
+    pub created: SystemTime,
+    /// A ship's request counters; `None` for Death Star replicas.
+    pub ship: Option<ShipCounters>,
+    state: Mutex<PodState>,
+    /// The namespace and name as every flow carries them: shared, not copied for each request.
+    flow_names: (Arc<str>, Arc<str>),
+}
+
+impl Pod {
+    pub fn new(
+        id: PodId,
+        model: PodModel,
+        endpoint: EndpointId,
+        egress: SocketAddr,
+        created: SystemTime,
+    ) -> Pod {
+        let ship = (!model.is_death_star())
+            .then(|| {
+                let registry = Registry::new();
+                ShipMetrics::register(&registry, &identity(&model))
+                    .ok()
+                    .map(|metrics| ShipCounters { registry, metrics })
+            })
+            .flatten();
+        Pod {
+            id,
+            flow_names: (
+                Arc::from(model.namespace.as_str()),
+                Arc::from(model.name.as_str()),
+            ),
+            model,
+            endpoint,
+            egress,
+            created,
+            ship,
+            state: Mutex::new(PodState {
+                phase: Phase::ContainerCreating,
+                ready: false,
+                restarts: 0,
+                last_restart: None,
+                listen: BTreeMap::new(),
+                pipe: None,
+            }),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.model.namespace
+    }
+
+    pub fn role(&self) -> Role {
+        if self.model.is_death_star() {
+            Role::DeathStar
+        } else {
+            Role::Ship
+        }
+    }
+
+    /// The ship identity of this pod: its name, and its `org` and `class` labels.
+    pub fn identity(&self) -> Identity {
+        identity(&self.model)
+    }
+
+    /// This pod at `port`, as one end of a flow.
+    pub fn flow_endpoint(&self, port: u16) -> FlowEndpoint {
+        FlowEndpoint {
+            namespace: Arc::clone(&self.flow_names.0),
+            pod: Arc::clone(&self.flow_names.1),
+            port,
+        }
+    }
+
+    pub fn state(&self) -> PodState {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Look at the state without copying it (the proxies do, for every request).
+    pub fn read<R>(&self, f: impl FnOnce(&PodState) -> R) -> R {
+        f(&self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn update(&self, f: impl FnOnce(&mut PodState)) {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+fn identity(model: &PodModel) -> Identity {
+    Identity::new(
+        model.name.clone(),
+        model.label("org").to_string(),
+        model.label("class").to_string(),
+    )
+}

@@ -1,0 +1,193 @@
+//! The CiliumNetworkPolicies in force in a running galaxy, and the policy engine every proxy asks.
+//!
+//! A change (create, apply, delete) goes through the manifest model's typed changes, recompiles
+//! the whole set and swaps the engine atomically: requests already past the policy stage finish
+//! under the old set, every later connection and request sees the new one, and nothing restarts.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use politica::{Endpoints, Engine};
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::{
+    self, Applied, ApplyMode, LoadErrors, Manifests, Object, ObjectKey, ObjectKind,
+};
+
+/// One policy as the control API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredPolicy {
+    pub name: String,
+    pub namespace: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: u64,
+    /// The file (or `-`) it was last applied from.
+    pub origin: String,
+    /// The whole object as JSON (what `describe` and `-o json` print).
+    pub object: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The text is not valid; the message names file, document and field.
+    #[error(transparent)]
+    Invalid(#[from] LoadErrors),
+    /// Objects a running galaxy does not change (its pods and Services come from `up -f`).
+    #[error(
+        "{origin}: a running galaxy takes only CiliumNetworkPolicy objects; {} come from `galaxia up -f` (restart it to change them)",
+        keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    NotPolicies {
+        origin: String,
+        keys: Vec<ObjectKey>,
+    },
+}
+
+/// When and from where each policy was last written.
+#[derive(Debug, Clone)]
+struct Meta {
+    created_ms: u64,
+    origin: String,
+}
+
+#[derive(Debug, Default)]
+struct Stored {
+    policies: Manifests,
+    meta: BTreeMap<ObjectKey, Meta>,
+}
+
+/// The policies and the engine compiled from them.
+#[derive(Debug)]
+pub struct PolicyStore {
+    endpoints: Arc<Endpoints>,
+    /// Serialises changes.
+    stored: Mutex<Stored>,
+    engine: RwLock<Arc<Engine>>,
+}
+
+impl PolicyStore {
+    /// No policy yet, over the galaxy's endpoints.
+    pub fn new(endpoints: Arc<Endpoints>) -> Self {
+        let engine = Arc::new(Engine::new(Default::default(), endpoints.clone()));
+        PolicyStore {
+            endpoints,
+            stored: Mutex::new(Stored::default()),
+            engine: RwLock::new(engine),
+        }
+    }
+
+    /// The engine in force now.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The stored policies, sorted by namespace and name.
+    pub fn list(&self) -> Vec<StoredPolicy> {
+        let stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<StoredPolicy> = stored
+            .policies
+            .policies()
+            .iter()
+            .map(|p| {
+                let key = ObjectKey {
+                    kind: ObjectKind::CiliumNetworkPolicy,
+                    namespace: p.cnp.namespace().to_string(),
+                    name: p.cnp.name().to_string(),
+                };
+                let meta = stored.meta.get(&key);
+                StoredPolicy {
+                    name: key.name,
+                    namespace: key.namespace,
+                    created_ms: meta.map_or(0, |m| m.created_ms),
+                    origin: meta.map(|m| m.origin.clone()).unwrap_or_default(),
+                    object: serde_json::to_value(&p.cnp).unwrap_or_default(),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        out
+    }
+
+    /// Decode the policies in `text` (one or more YAML documents); other kinds are refused.
+    pub fn parse(text: &str, origin: &str) -> Result<Manifests, PolicyError> {
+        let m = manifest::load_str(text, origin)?;
+        let others: Vec<ObjectKey> = m
+            .objects()
+            .iter()
+            .filter(|o| !matches!(o.object, Object::Policy(_)))
+            .map(|o| o.key.clone())
+            .collect();
+        if others.is_empty() {
+            Ok(m)
+        } else {
+            Err(PolicyError::NotPolicies {
+                origin: origin.to_string(),
+                keys: others,
+            })
+        }
+    }
+
+    /// Create or apply every policy in `text`.
+    pub fn apply(
+        &self,
+        text: &str,
+        origin: &str,
+        mode: ApplyMode,
+    ) -> Result<Vec<Applied>, PolicyError> {
+        let m = Self::parse(text, origin)?;
+        Ok(self.apply_manifests(m, origin, mode))
+    }
+
+    /// Like [`PolicyStore::apply`], for policies already loaded.
+    pub fn apply_manifests(&self, m: Manifests, origin: &str, mode: ApplyMode) -> Vec<Applied> {
+        let mut stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+        let results = stored.policies.apply(m, mode);
+        let now = crate::clock::now_ms();
+        for r in results.iter().filter(|r| r.result.is_ok()) {
+            let created_ms = stored.meta.get(&r.key).map_or(now, |m| m.created_ms);
+            stored.meta.insert(
+                r.key.clone(),
+                Meta {
+                    created_ms,
+                    origin: origin.to_string(),
+                },
+            );
+        }
+        self.install(&stored);
+        results
+    }
+
+    /// Delete policies by key.
+    pub fn delete(&self, keys: &[ObjectKey]) -> Vec<Applied> {
+        let mut stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+        let results: Vec<Applied> = keys
+            .iter()
+            .map(|key| {
+                let r = stored.policies.delete(key);
+                if r.result.is_ok() {
+                    stored.meta.remove(key);
+                }
+                r
+            })
+            .collect();
+        self.install(&stored);
+        results
+    }
+
+    /// The keys of the policies in `text`, for `delete -f`.
+    pub fn keys_in(text: &str, origin: &str) -> Result<Vec<ObjectKey>, PolicyError> {
+        Ok(Self::parse(text, origin)?
+            .objects()
+            .iter()
+            .map(|o| o.key.clone())
+            .collect())
+    }
+
+    fn install(&self, stored: &Stored) {
+        let engine = Engine::new(stored.policies.policy_set(), self.endpoints.clone());
+        *self.engine.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
+    }
+}

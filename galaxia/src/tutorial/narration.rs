@@ -1,0 +1,131 @@
+//! Everything the tutorial says, in Portuguese (the book's language) and English, apart from the
+//! steps ([`super::steps`]) so that a translator reads one file.
+
+use super::lang::Lang;
+use super::steps::{Expect, Say};
+
+/// The text of `say` in `lang`.
+pub fn text(say: Say, lang: Lang) -> &'static str {
+    let (pt, en) = match say {
+        Say::DeployTitle => ("Implantando a galáxia", "Deploying the galaxy"),
+        Say::DeployIntro => (
+            "No livro: um cluster kind com Cilium. Aqui: a mesma starwars.yml, cada pod um processo leve no 127.0.0.1, cada um atrás do seu proxy de saída (a sua \"veth\"), onde as políticas do Cilium são aplicadas. Para o tutorial andar depressa, a Estrela da Morte explode 1 s após o ataque (no original, 2 s) e volta após 1 s de back-off (no Kubernetes, 10 s).",
+            "In the book: a kind cluster with Cilium. Here: the same starwars.yml, each pod a light process on 127.0.0.1, each behind its own egress proxy (its \"veth\"), where Cilium's policies are enforced. To keep the tutorial moving, the Death Star explodes 1 s after the hit (upstream: 2 s) and comes back after a 1 s back-off (Kubernetes: 10 s).",
+        ),
+        Say::AllReady => (
+            "todos os pods estão Running e prontos",
+            "every pod is Running and ready",
+        ),
+        Say::LandTitle => ("Os dois navios pousam", "Both ships land"),
+        Say::LandIntro => (
+            "Sem política nenhuma, tudo é permitido: o caça TIE e a asa-X pousam.",
+            "With no policy at all, everything is allowed: the TIE fighter and the X-wing both land.",
+        ),
+        Say::PatrolsLand => (
+            "as patrulhas dos dois navios pousam",
+            "both ships' patrols land",
+        ),
+        Say::L4Title => (
+            "Política L3/L4: só o Império pousa",
+            "L3/L4 policy: only the Empire lands",
+        ),
+        Say::L4Intro => (
+            "A regra1 só deixa pods com org=imperio chegarem à porta 80 da Estrela da Morte. Os pacotes da asa-X são descartados em silêncio: o curl fica pendurado (no livro, CTRL+C; aqui, -m 2).",
+            "regra1 lets only pods with org=imperio reach the Death Star's port 80. The X-wing's packets are dropped silently: curl hangs (the book says CTRL+C; here, -m 2).",
+        ),
+        Say::XWingDroppedL4 => (
+            "a patrulha da asa-x é descartada pela regra1 (L4)",
+            "asa-x's patrol is dropped under regra1 (L4)",
+        ),
+        Say::ExhaustTitle => ("O porto de exaustão", "The exhaust port"),
+        Say::ExhaustIntro => (
+            "A política L4 não olha o HTTP: um caça TIE pode pedir PUT /v1/exhaust-port, e uma réplica da Estrela da Morte explode. O Kubernetes a reinicia (RESTARTS sobe) e o Service manda o tráfego para a outra réplica enquanto isso.",
+            "The L4 policy does not look at HTTP: a TIE fighter may PUT /v1/exhaust-port, and a Death Star replica explodes. Kubernetes restarts it (RESTARTS goes up) and the Service sends traffic to the other replica meanwhile.",
+        ),
+        Say::ReplicaDown => (
+            "uma réplica explode e sai do Service",
+            "a replica explodes and leaves the Service",
+        ),
+        Say::ReplicaBack => (
+            "a réplica explodida volta, RESTARTS sobe",
+            "the exploded replica comes back, RESTARTS goes up",
+        ),
+        Say::KeptLanding => (
+            "o caca-tie continuou pousando durante a explosão",
+            "caca-tie kept landing during the explosion",
+        ),
+        Say::L7Title => ("Política L7: só pousar", "L7 policy: landing only"),
+        Say::L7Intro => (
+            "A nova regra1 acrescenta uma regra HTTP: o Império só pode fazer POST /v1/request-landing. O Envoy do Cilium responde 403 Access denied ao resto; a asa-X continua descartada.",
+            "The new regra1 adds an HTTP rule: the Empire may only POST /v1/request-landing. Cilium's Envoy answers 403 Access denied to anything else; the X-wing is still dropped.",
+        ),
+        Say::PatrolsUnderL7 => (
+            "com a regra1 (L7) a patrulha do caca-tie pousa e a da asa-x é descartada",
+            "under regra1 (L7) caca-tie's patrol lands and asa-x's is dropped",
+        ),
+        Say::ObserveShowsDrops => (
+            "observe mostra a negação L7 e os descartes L3/L4",
+            "observe shows the L7 denial and the L3/L4 drops",
+        ),
+        Say::CleanupTitle => ("Limpeza", "Cleanup"),
+        Say::XWingLandsAgain => (
+            "sem a regra1 a patrulha da asa-x volta a pousar",
+            "without regra1 asa-x's patrol lands again",
+        ),
+    };
+    lang.t(pt, en)
+}
+
+/// The check line of a command's expectation: `caca-tie gets "Ship landed"`.
+pub fn expectation(expect: Expect, pod: &str, command: &str, lang: Lang) -> Option<String> {
+    Some(match expect {
+        Expect::Landed => format!("{pod} {} \"Ship landed\"", lang.t("recebe", "gets")),
+        Expect::Hangs => format!("{pod} {} (curl exit 28)", lang.t("fica pendurado", "hangs")),
+        Expect::Exploded => format!(
+            "{pod} {}",
+            lang.t("recebe o texto do pânico", "gets the panic text")
+        ),
+        Expect::Denied => format!("{pod} {} \"Access denied\"", lang.t("recebe", "gets")),
+        Expect::Prints(text) => format!(
+            "{command} {} {:?}",
+            lang.t("imprime", "prints"),
+            text.trim_end()
+        ),
+        Expect::Shows(text) => format!("{command} {} {text:?}", lang.t("mostra", "shows")),
+        Expect::StartsGalaxy | Expect::Succeeds | Expect::Nothing => return None,
+    })
+}
+
+/// Said under a curl that hung as expected.
+pub fn hung(lang: Lang) -> &'static str {
+    lang.t(
+        "(nenhuma resposta: o curl desistiu após 2 s, código de saída 28)",
+        "(no answer: curl gave up after 2 s, exit code 28)",
+    )
+}
+
+pub fn complete(lang: Lang) -> &'static str {
+    lang.t(
+        "Tutorial concluído: cada passo se comportou como o livro descreve.",
+        "Tutorial complete: every step behaved as the book says.",
+    )
+}
+
+pub fn failed(lang: Lang) -> &'static str {
+    lang.t(
+        "Tutorial com falhas; estes passos não se comportaram como o livro descreve:",
+        "Tutorial failed; these steps did not behave as the book says:",
+    )
+}
+
+pub fn failed_mark(lang: Lang) -> &'static str {
+    lang.t("FALHOU", "FAILED")
+}
+
+pub fn book_prompt(lang: Lang) -> &'static str {
+    lang.t("livro", "book")
+}
+
+pub fn traffic(lang: Lang) -> &'static str {
+    lang.t("tráfego das patrulhas", "patrol traffic")
+}

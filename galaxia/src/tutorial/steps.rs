@@ -1,0 +1,250 @@
+//! The book's tutorial as data: each step, in the book's order, holds the book's command, the
+//! galaxia command that does the same here (run exactly as shown, through the same CLI parser)
+//! and what it must give, plus the checks of what the galaxy must do meanwhile. The narration is
+//! kept apart ([`super::narration`]); adding a step is one entry here (and its texts there).
+//! `tests/galaxy_book.rs` runs the same table against a real `galaxia up`.
+
+use frota::Outcome;
+
+/// A narrated text, looked up in [`super::narration`] in the tutorial's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Say {
+    DeployTitle,
+    DeployIntro,
+    AllReady,
+    LandTitle,
+    LandIntro,
+    PatrolsLand,
+    L4Title,
+    L4Intro,
+    XWingDroppedL4,
+    ExhaustTitle,
+    ExhaustIntro,
+    ReplicaDown,
+    ReplicaBack,
+    KeptLanding,
+    L7Title,
+    L7Intro,
+    PatrolsUnderL7,
+    ObserveShowsDrops,
+    CleanupTitle,
+    XWingLandsAgain,
+}
+
+/// One step of the book.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub title: Say,
+    pub intro: Option<Say>,
+    pub actions: &'static [Action],
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Action {
+    /// Run a command and check what it gave.
+    Run(Cmd),
+    /// Remember the ships' counters and the restarts now, for the checks that follow.
+    Mark,
+    /// Wait until the galaxy does something the book says it does.
+    Check(Check, Say),
+    /// Show the ships' patrol counters.
+    Traffic,
+}
+
+/// The book's command and galaxia's.
+#[derive(Debug, Clone, Copy)]
+pub struct Cmd {
+    pub book: &'static str,
+    pub galaxia: Galaxia,
+    pub expect: Expect,
+}
+
+/// What galaxia types for the book's command.
+#[derive(Debug, Clone, Copy)]
+pub enum Galaxia {
+    /// A galaxia command line, parsed and run as shown (file paths relative to the directory
+    /// that holds the book's files, pointed at the tutorial's galaxy).
+    Verb(&'static str),
+    /// Not a command (`Ctrl-C`): shown only.
+    Note(&'static str),
+}
+
+/// What a command must give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// `galaxia up`: the tutorial starts its own galaxy from the same manifests, with short timings.
+    StartsGalaxy,
+    /// Exit 0, any output.
+    Succeeds,
+    /// Exit 0 and exactly this output.
+    Prints(&'static str),
+    /// Exit 0 and output containing this.
+    Shows(&'static str),
+    /// A curl that gets `Ship landed`.
+    Landed,
+    /// A curl with `-m 2` that gets nothing back (exit 28), as under an L3/L4 drop.
+    Hangs,
+    /// A curl that gets the Death Star's panic text.
+    Exploded,
+    /// A curl that gets Cilium's `Access denied`.
+    Denied,
+    /// Nothing to run.
+    Nothing,
+}
+
+/// Something the galaxy must do, waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Every pod is Running and ready.
+    AllReady,
+    /// Each of these ships' counts of `outcome` grew since the last [`Action::Mark`].
+    Grows(&'static [&'static str], Outcome),
+    /// A Death Star replica is down, or has restarted, since the last mark.
+    ReplicaDown,
+    /// Every pod is ready again, and restarts grew since the last mark.
+    ReplicaBack,
+    /// The flow log holds an L7 denial of the exhaust port and an L3/L4 drop.
+    FlowsShowDenialAndDrop,
+}
+
+const LAND_TIE_BOOK: &str = "kubectl exec caca-tie -- curl -s -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing";
+const LAND_TIE: &str = "galaxia exec caca-tie -- curl -s -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing";
+const LAND_X_BOOK: &str = "kubectl exec asa-x -- curl -s -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing";
+const LAND_X: &str = "galaxia exec asa-x -- curl -s -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing";
+// The book says CTRL+C; a tutorial that runs by itself gives curl a timeout instead.
+const LAND_X_M2_BOOK: &str = "kubectl exec asa-x -- curl -s -m 2 -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing";
+const LAND_X_M2: &str = "galaxia exec asa-x -- curl -s -m 2 -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing";
+const EXHAUST_BOOK: &str = "kubectl exec caca-tie -- curl -s -XPUT estrela-da-morte.default.svc.cluster.local/v1/exhaust-port";
+const EXHAUST: &str = "galaxia exec caca-tie -- curl -s -XPUT estrela-da-morte.default.svc.cluster.local/v1/exhaust-port";
+
+const fn run(book: &'static str, galaxia: &'static str, expect: Expect) -> Action {
+    Action::Run(Cmd {
+        book,
+        galaxia: Galaxia::Verb(galaxia),
+        expect,
+    })
+}
+
+/// The tutorial, step by step.
+pub const STEPS: &[Step] = &[
+    Step {
+        title: Say::DeployTitle,
+        intro: Some(Say::DeployIntro),
+        actions: &[
+            run(
+                "kubectl create -f starwars.yml",
+                "galaxia up -f k8s/starwars.yml",
+                Expect::StartsGalaxy,
+            ),
+            run("kubectl get pods", "galaxia get pods", Expect::Succeeds),
+            Action::Check(Check::AllReady, Say::AllReady),
+        ],
+    },
+    Step {
+        title: Say::LandTitle,
+        intro: Some(Say::LandIntro),
+        actions: &[
+            Action::Mark,
+            run(LAND_TIE_BOOK, LAND_TIE, Expect::Landed),
+            run(LAND_X_BOOK, LAND_X, Expect::Landed),
+            Action::Check(
+                Check::Grows(&["caca-tie", "asa-x"], Outcome::Landed),
+                Say::PatrolsLand,
+            ),
+            Action::Traffic,
+        ],
+    },
+    Step {
+        title: Say::L4Title,
+        intro: Some(Say::L4Intro),
+        actions: &[
+            Action::Mark,
+            run(
+                "kubectl create -f politica_l4.yml",
+                "galaxia create -f k8s/politica_l4.yml",
+                Expect::Prints("ciliumnetworkpolicy.cilium.io/regra1 created\n"),
+            ),
+            run(LAND_TIE_BOOK, LAND_TIE, Expect::Landed),
+            run(LAND_X_M2_BOOK, LAND_X_M2, Expect::Hangs),
+            Action::Check(
+                Check::Grows(&["asa-x"], Outcome::Dropped),
+                Say::XWingDroppedL4,
+            ),
+            run(
+                "kubectl get cnp",
+                "galaxia get cnp",
+                Expect::Shows("regra1"),
+            ),
+            Action::Traffic,
+        ],
+    },
+    Step {
+        title: Say::ExhaustTitle,
+        intro: Some(Say::ExhaustIntro),
+        actions: &[
+            Action::Mark,
+            run(EXHAUST_BOOK, EXHAUST, Expect::Exploded),
+            Action::Check(Check::ReplicaDown, Say::ReplicaDown),
+            run("kubectl get pods", "galaxia get pods", Expect::Succeeds),
+            Action::Check(Check::ReplicaBack, Say::ReplicaBack),
+            run("kubectl get pods", "galaxia get pods", Expect::Succeeds),
+            Action::Check(
+                Check::Grows(&["caca-tie"], Outcome::Landed),
+                Say::KeptLanding,
+            ),
+            Action::Traffic,
+        ],
+    },
+    Step {
+        title: Say::L7Title,
+        intro: Some(Say::L7Intro),
+        actions: &[
+            run(
+                "kubectl apply -f politica_l7.yml",
+                "galaxia apply -f k8s/politica_l7.yml",
+                Expect::Prints("ciliumnetworkpolicy.cilium.io/regra1 configured\n"),
+            ),
+            run(EXHAUST_BOOK, EXHAUST, Expect::Denied),
+            run(LAND_TIE_BOOK, LAND_TIE, Expect::Landed),
+            run(LAND_X_M2_BOOK, LAND_X_M2, Expect::Hangs),
+            Action::Mark,
+            Action::Check(
+                Check::Grows(&["caca-tie"], Outcome::Landed),
+                Say::PatrolsUnderL7,
+            ),
+            Action::Check(
+                Check::Grows(&["asa-x"], Outcome::Dropped),
+                Say::PatrolsUnderL7,
+            ),
+            run(
+                "hubble observe --verdict DROPPED",
+                "galaxia observe --verdict DROPPED --last 4",
+                Expect::Shows("DROPPED"),
+            ),
+            Action::Check(Check::FlowsShowDenialAndDrop, Say::ObserveShowsDrops),
+            Action::Traffic,
+        ],
+    },
+    Step {
+        title: Say::CleanupTitle,
+        intro: None,
+        actions: &[
+            Action::Mark,
+            run(
+                "kubectl delete cnp regra1",
+                "galaxia delete cnp regra1",
+                Expect::Prints("ciliumnetworkpolicy.cilium.io \"regra1\" deleted\n"),
+            ),
+            Action::Check(
+                Check::Grows(&["asa-x"], Outcome::Landed),
+                Say::XWingLandsAgain,
+            ),
+            Action::Traffic,
+            Action::Run(Cmd {
+                book: "kind delete cluster",
+                galaxia: Galaxia::Note("Ctrl-C (galaxia up)"),
+                expect: Expect::Nothing,
+            }),
+        ],
+    },
+];
