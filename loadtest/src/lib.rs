@@ -6,6 +6,7 @@
 //! counts by [`frota::Outcome`]; [`report::Report`] is the result, rendered for people or as JSON,
 //! and [`failif::Condition`]s decide the exit status.
 
+pub mod backoff;
 pub mod cli;
 pub mod client;
 pub mod collector;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use frota::{Outcome, RequestKind};
 use serde::{Serialize, Serializer};
 
+use crate::backoff;
 use crate::client::ErrorKind;
 use crate::collector::{HIST_DIGITS, HIST_MAX_US, Tally};
 use crate::plan::{Model, Plan, Stop};
@@ -329,12 +330,28 @@ impl Report {
                 writeln!(s, "  {kind:<8} {}", parts.join(", "))?;
             }
         }
-        if !self.errors.is_empty() {
-            let parts: Vec<String> = by_name(&self.errors)
-                .into_iter()
-                .map(|(e, n)| format!("{e} {n}"))
-                .collect();
+        // Connect errors get a line of their own, as a rate: they are what the back-off is
+        // about, and the one kind that says the load never reached the server.
+        let parts: Vec<String> = by_name(&self.errors)
+            .into_iter()
+            .filter(|(e, _)| e != "connect")
+            .map(|(e, n)| format!("{e} {n}"))
+            .collect();
+        if !parts.is_empty() {
             writeln!(s, "errors: {}", parts.join(", "))?;
+        }
+        if let Some(&n) = self.errors.get(&ErrorKind::Connect) {
+            let rate = if self.elapsed_s > 0.0 {
+                n as f64 / self.elapsed_s
+            } else {
+                0.0
+            };
+            writeln!(
+                s,
+                "connect errors: {n} ({rate:.1}/s); each connection backed off {:?} to {:?} between failed connects",
+                backoff::FIRST,
+                backoff::MAX
+            )?;
         }
         Ok(())
     }
@@ -445,6 +462,10 @@ mod tests {
             text.contains("  exhaust  dropped 1, refused 1\n  land     http_404 1, landed 1\n"),
             "{text}"
         );
-        assert!(text.contains("errors: connect 1, timeout 1\n"), "{text}");
+        assert!(text.contains("\nerrors: timeout 1\n"), "{text}");
+        assert!(
+            text.contains("\nconnect errors: 1 (1.0/s); each connection backed off"),
+            "{text}"
+        );
     }
 }

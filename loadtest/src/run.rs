@@ -15,9 +15,10 @@ use frota::{Failure, Mix, Outcome};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::{Duration, Instant};
 
+use crate::backoff::Backoff;
 use crate::client::{Answer, ClientError, Conn, ErrorKind};
 use crate::collector::{SAMPLE_BATCH, SAMPLE_MAX_AGE, collect};
 use crate::metrics::{LiveMetrics, MetricsError};
@@ -64,6 +65,8 @@ struct Shared {
     open: bool,
     /// Measured requests in flight at the deadline.
     abandoned: AtomicU64,
+    /// Wakes the workers waiting out a connect back-off when the run is stopped early.
+    stopped: Notify,
 }
 
 /// Run the plan to its end and return the report.
@@ -86,6 +89,7 @@ pub async fn run(plan: &Plan, opts: RunOptions) -> Result<Report, RunError> {
         keepalive: plan.keepalive,
         open: matches!(plan.model, Model::Open { .. }),
         abandoned: AtomicU64::new(0),
+        stopped: Notify::new(),
     });
     // Before the workers, so that the signal handlers are in place once requests flow.
     let interrupter = opts.interrupt.map(|interrupt| {
@@ -93,6 +97,7 @@ pub async fn run(plan: &Plan, opts: RunOptions) -> Result<Report, RunError> {
         tokio::spawn(async move {
             interrupt.await;
             shared.schedule.stop();
+            shared.stopped.notify_waiters();
         })
     });
     let (tx, rx) = mpsc::channel(CHANNEL);
@@ -153,6 +158,23 @@ async fn exchange(
     c.exchange(request).await
 }
 
+/// Wait out a connect back-off: until `until`, the end of a timed run, or an early stop,
+/// whichever comes first.
+async fn back_off(sh: &Shared, until: Instant) {
+    let until = sh.schedule.deadline().map_or(until, |d| d.min(until));
+    let stopped = sh.stopped.notified();
+    tokio::pin!(stopped);
+    // Registered before the check, so that a stop between the two still wakes us.
+    stopped.as_mut().enable();
+    if sh.schedule.stopped() {
+        return;
+    }
+    tokio::select! {
+        () = tokio::time::sleep_until(until) => {}
+        () = stopped => {}
+    }
+}
+
 /// A worker's samples not yet sent to the collector.
 struct Outbox {
     tx: mpsc::Sender<Vec<Sample>>,
@@ -186,6 +208,7 @@ impl Outbox {
 /// The worker loop: one connection, one request at a time, until the schedule says stop.
 async fn worker(id: u64, sh: Arc<Shared>, tx: mpsc::Sender<Vec<Sample>>) {
     let mut conn: Option<Conn> = None;
+    let mut backoff = Backoff::default();
     let mut out = Outbox {
         tx,
         batch: Vec::with_capacity(SAMPLE_BATCH),
@@ -288,6 +311,25 @@ async fn worker(id: u64, sh: Arc<Shared>, tx: mpsc::Sender<Vec<Sample>>) {
         };
         if !out.push(sample).await {
             return;
+        }
+        match error {
+            Some(ErrorKind::Connect) => {
+                // Nothing to measure until a connect succeeds; show what was seen so far.
+                let wait = backoff.failed(rng.random());
+                if !out.flush().await {
+                    return;
+                }
+                back_off(&sh, Instant::now() + wait).await;
+                // The open model still hands out slots due before the deadline; one taken at
+                // the deadline could only be abandoned.
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+            }
+            // No answer in time: the connect may be what hangs, so this neither backs off more
+            // nor starts over.
+            Some(ErrorKind::Timeout) => {}
+            _ => backoff.reset(),
         }
     }
     out.flush().await;
