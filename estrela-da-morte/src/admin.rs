@@ -16,18 +16,24 @@ pub async fn answer<B>(
     station: Arc<Station>,
     request: Request<B>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let mut response = respond(&station, &request);
+    station.seal(&mut response);
+    Ok(response)
+}
+
+fn respond<B>(station: &Station, request: &Request<B>) -> Response<Full<Bytes>> {
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
         response
             .headers_mut()
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return Ok(response);
+        return response;
     }
-    Ok(match request.uri().path() {
+    match request.uri().path() {
         "/healthz" => plain(StatusCode::OK, "ok\n"),
         "/readyz" if station.is_ready() => plain(StatusCode::OK, "ready\n"),
         "/readyz" => plain(StatusCode::SERVICE_UNAVAILABLE, "not ready\n"),
-        "/metrics" => match station.metrics.render() {
+        "/metrics" => match station.render_metrics() {
             Ok(text) => {
                 let mut response = Response::new(Full::new(Bytes::from(text)));
                 response.headers_mut().insert(
@@ -42,7 +48,7 @@ pub async fn answer<B>(
             }
         },
         _ => plain(StatusCode::NOT_FOUND, "not found\n"),
-    })
+    }
 }
 
 fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {

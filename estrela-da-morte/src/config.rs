@@ -21,6 +21,16 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// No route of the API needs a body; 1 MiB is generous for clients that send one anyway.
 pub const DEFAULT_MAX_BODY: u64 = 1024 * 1024;
+/// A whole body (at most `DEFAULT_MAX_BODY`) must arrive this long after its head: 100 kB/s is
+/// slow for any real client, and the bound keeps stalled uploads from holding connections forever.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Demo connections (TCP and in-process together) served at once. A demo connection costs about
+/// 16 kB of memory (more while a large head is buffered: at most about 40 kB with the head limit
+/// of the server), so 1024 of them stay well inside the manifests' 64 Mi limit.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Admin connections served at once: the kubelet's probes and a Prometheus scrape need a few, and
+/// a pool of their own keeps them reachable while the demo port is flooded.
+pub const DEFAULT_MAX_ADMIN_CONNECTIONS: usize = 32;
 
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +97,23 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY)]
     pub max_body_bytes: u64,
 
+    /// A request body must have arrived whole this long after its head, else the answer is 408
+    /// and the connection is closed (stalled uploads, chunked bodies that stop, a client that
+    /// sent Expect: 100-continue and then nothing). 0s disables.
+    #[arg(long, env = "BODY_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub body_read_timeout: Duration,
+
+    /// Demo connections (the demo port and in-process ones together) served at once; over it a
+    /// new connection is accepted and closed at once, as nginx and Envoy do. Lowered at start
+    /// when the open-files limit could not hold it next to the admin connections.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = at_least_one)]
+    pub max_connections: usize,
+
+    /// Admin connections served at once, a pool separate from the demo port's so that probes and
+    /// scrapes still get through when the demo port is flooded.
+    #[arg(long, env = "MAX_ADMIN_CONNECTIONS", default_value_t = DEFAULT_MAX_ADMIN_CONNECTIONS, value_parser = at_least_one)]
+    pub max_admin_connections: usize,
+
     /// Log every request (also on at --log-level debug).
     #[arg(long, env = "ACCESS_LOG", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub access_log: bool,
@@ -118,6 +145,9 @@ impl Default for Config {
             grace: DEFAULT_GRACE,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_admin_connections: DEFAULT_MAX_ADMIN_CONNECTIONS,
             access_log: false,
             log_format: LogFormat::Auto,
             log_level: "info".to_owned(),
@@ -130,5 +160,14 @@ impl Config {
     /// Whether a PUT to the exhaust port really brings the station down.
     pub fn explosions(&self) -> bool {
         !self.no_explosions
+    }
+}
+
+/// A connection cap of 0 would refuse everything: surely a mistake, so it is refused at start.
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(error) => Err(error.to_string()),
     }
 }

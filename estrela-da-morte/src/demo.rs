@@ -11,18 +11,19 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
+use http::header::{ACCEPT, ALLOW, CONNECTION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::config::Config;
-use crate::metrics::{Metrics, RouteLabel};
+use crate::metrics::{Metrics, PortLabel, RouteLabel};
 use crate::wire;
 
 const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain");
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+const CLOSE: HeaderValue = HeaderValue::from_static("close");
 
 /// The three routes upstream serves; everything else GET /v1 lists is decoration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +97,12 @@ pub enum ApiError {
     /// The body could not be read (bad chunked encoding, connection cut).
     #[error("request body could not be read")]
     BadBody,
+    /// The body did not arrive whole within the body read timeout.
+    #[error("request body was not received within {}", humantime::format_duration(*.after))]
+    BodyTimeout {
+        /// The timeout.
+        after: Duration,
+    },
 }
 
 impl ApiError {
@@ -107,6 +114,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BadBody => StatusCode::BAD_REQUEST,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -126,6 +134,10 @@ impl ApiError {
             CONTENT_TYPE,
             if text { TEXT_PLAIN } else { APPLICATION_JSON },
         );
+        // The rest of a late body may still come: the connection cannot carry another request.
+        if let ApiError::BodyTimeout { .. } = self {
+            headers.insert(CONNECTION, CLOSE);
+        }
         response
     }
 }
@@ -137,26 +149,95 @@ pub struct Station {
     explosions: bool,
     explode_after: Duration,
     max_body_bytes: u64,
+    body_read_timeout: Option<Duration>,
     access_log: bool,
     ready: AtomicBool,
+    draining: AtomicBool,
     exploding: AtomicBool,
     /// Wakes the server loop when the exhaust port is hit; it owns the consequence.
     pub(crate) explosion: Notify,
+    /// One permit a demo connection (port and pipe), taken on accept.
+    pub(crate) demo_slots: Arc<Semaphore>,
+    /// One permit an admin connection.
+    pub(crate) admin_slots: Arc<Semaphore>,
+    demo_limit: usize,
+    admin_limit: usize,
 }
 
 impl Station {
     /// A station described by `config`, `hostname` already resolved.
     pub fn new(config: &Config, hostname: &str, metrics: Metrics, access_log: bool) -> Self {
+        let demo_limit = config.max_connections.max(1);
+        let admin_limit = config.max_admin_connections.max(1);
         Station {
             metrics,
             info: Bytes::from(wire::info_document(hostname)),
             explosions: config.explosions(),
             explode_after: config.explode_after,
             max_body_bytes: config.max_body_bytes,
+            body_read_timeout: Some(config.body_read_timeout).filter(|t| !t.is_zero()),
             access_log,
             ready: AtomicBool::new(true),
+            draining: AtomicBool::new(false),
             exploding: AtomicBool::new(false),
             explosion: Notify::new(),
+            demo_slots: Arc::new(Semaphore::new(demo_limit)),
+            admin_slots: Arc::new(Semaphore::new(admin_limit)),
+            demo_limit,
+            admin_limit,
+        }
+    }
+
+    /// Whether a graceful shutdown has begun: every answer from now on closes its connection.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Begins a graceful shutdown: answers carry `Connection: close` from now on, so that
+    /// keep-alive clients leave after their next answer instead of being cut at the end.
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Marks `response` as the connection's last when a shutdown is under way (as Envoy does
+    /// while draining); hyper then closes the connection once the answer is written.
+    pub(crate) fn seal<B>(&self, response: &mut Response<B>) {
+        if self.is_draining() {
+            response.headers_mut().insert(CONNECTION, CLOSE);
+        }
+    }
+
+    /// The Prometheus text of the station's metrics, connection gauges brought up to date.
+    pub(crate) fn render_metrics(&self) -> Result<Vec<u8>, prometheus::Error> {
+        self.update_connection_gauges();
+        self.metrics.render()
+    }
+
+    fn update_connection_gauges(&self) {
+        for (port, slots, limit) in [
+            (PortLabel::Demo, &self.demo_slots, self.demo_limit),
+            (PortLabel::Admin, &self.admin_slots, self.admin_limit),
+        ] {
+            let open = limit.saturating_sub(slots.available_permits());
+            self.metrics.set_connections(port, open, limit);
+        }
+    }
+
+    /// Counts and logs a request that the HTTP parser refused, and answered with `status`,
+    /// before it had a method or a path.
+    pub(crate) fn finish_unparsed(&self, peer: SocketAddr, status: StatusCode, reason: &str) {
+        let status = status.as_u16();
+        self.metrics.observe_unparsed(status);
+        if self.access_log {
+            tracing::info!(
+                target: "access",
+                %peer,
+                method = "-",
+                path = "-",
+                status,
+                reason,
+                "request"
+            );
         }
     }
 
@@ -180,14 +261,15 @@ impl Station {
         body: Option<Result<(), ApiError>>,
     ) -> (RouteLabel, Response<Full<Bytes>>) {
         let path = wire::clean_path(uri.path());
-        let (label, result) = match Route::find(&path) {
-            None => (
-                RouteLabel::Unmatched,
-                Err(ApiError::NotFound {
-                    path: uri.path().to_owned(),
-                }),
-            ),
-            Some(route) => (route.label(), self.checked(route, method, headers, body)),
+        let route = Route::find(&path);
+        let label = route.map_or(RouteLabel::Unmatched, Route::label);
+        let result = match (route, body) {
+            // Whatever the route, a connection with half a body on it cannot be answered normally.
+            (_, Some(Err(timeout @ ApiError::BodyTimeout { .. }))) => Err(timeout),
+            (None, _) => Err(ApiError::NotFound {
+                path: uri.path().to_owned(),
+            }),
+            (Some(route), body) => self.checked(route, method, headers, body),
         };
         let response = match result {
             Ok(route) => self.handle(route),
@@ -247,6 +329,25 @@ impl Station {
         }
     }
 
+    /// Reads (and drops) a request body within the size limit and the body read timeout.
+    async fn read_body(&self, body: Incoming) -> Result<(), ApiError> {
+        let limit = self.max_body_bytes;
+        let collect = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).collect();
+        let collected = match self.body_read_timeout {
+            // tokio's timer wheel: no allocation, and only requests with a body pay for it.
+            Some(after) => match tokio::time::timeout(after, collect).await {
+                Ok(collected) => collected,
+                Err(_) => return Err(ApiError::BodyTimeout { after }),
+            },
+            None => collect.await,
+        };
+        match collected {
+            Ok(_) => Ok(()),
+            Err(e) if e.is::<LengthLimitError>() => Err(ApiError::PayloadTooLarge { limit }),
+            Err(_) => Err(ApiError::BadBody),
+        }
+    }
+
     fn finish(
         &self,
         peer: SocketAddr,
@@ -298,6 +399,11 @@ impl Activity {
     /// Whether a request is being read or answered right now.
     pub fn busy(&self) -> bool {
         self.busy.load(Ordering::Relaxed) > 0
+    }
+
+    /// Counts a request head, for services other than [`DemoService`] (the admin port's).
+    pub(crate) fn saw_head(&self) {
+        self.heads.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -371,7 +477,8 @@ impl hyper::service::Service<Request<Incoming>> for DemoService {
         self.activity.heads.fetch_add(1, Ordering::Relaxed);
         if request.body().is_end_stream() {
             let (method, uri, headers) = (request.method(), request.uri(), request.headers());
-            let (label, response) = self.station.answer(method, uri, headers, None);
+            let (label, mut response) = self.station.answer(method, uri, headers, None);
+            self.station.seal(&mut response);
             self.station
                 .finish(self.peer, start, method, uri, label, &response);
             return DemoFuture::Ready(Some(response));
@@ -382,17 +489,10 @@ impl hyper::service::Service<Request<Incoming>> for DemoService {
         DemoFuture::Body(Box::pin(async move {
             let _busy = busy;
             let (parts, body) = request.into_parts();
-            let limit = station.max_body_bytes;
-            let read = match Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
-                .collect()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) if e.is::<LengthLimitError>() => Err(ApiError::PayloadTooLarge { limit }),
-                Err(_) => Err(ApiError::BadBody),
-            };
-            let (label, response) =
+            let read = station.read_body(body).await;
+            let (label, mut response) =
                 station.answer(&parts.method, &parts.uri, &parts.headers, Some(read));
+            station.seal(&mut response);
             station.finish(peer, start, &parts.method, &parts.uri, label, &response);
             Ok(response)
         }))

@@ -61,6 +61,12 @@ impl PipeListener {
     pub async fn accept(&mut self) -> Option<(DuplexStream, SocketAddr)> {
         self.rx.recv().await
     }
+
+    /// A connection already waiting, without waiting for one: the station takes them in before
+    /// it stops listening, as it does with its port's backlog.
+    pub(crate) fn try_accept(&mut self) -> Option<(DuplexStream, SocketAddr)> {
+        self.rx.try_recv().ok()
+    }
 }
 
 #[cfg(test)]
