@@ -147,12 +147,34 @@ pub struct Daemon {
     pub demo: SocketAddr,
     pub admin: SocketAddr,
     pub log: Arc<Mutex<Vec<String>>>,
+    /// The start-up line, as JSON.
+    pub up: serde_json::Value,
 }
 
 impl Daemon {
     /// Starts the binary on loopback ephemeral ports with `args`, and waits for its start-up line.
     pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Daemon {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_estrela-da-morte"));
+        Daemon::spawn(
+            Command::new(env!("CARGO_BIN_EXE_estrela-da-morte")),
+            args,
+            envs,
+        )
+    }
+
+    /// [`Daemon::start`] with the open-files limit lowered to `limit` (through `sh`'s `ulimit`).
+    pub fn start_with_open_files(limit: u32, args: &[&str], envs: &[(&str, &str)]) -> Daemon {
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            "ulimit -n \"$1\" && shift && exec \"$@\"",
+            "sh",
+            &limit.to_string(),
+            env!("CARGO_BIN_EXE_estrela-da-morte"),
+        ]);
+        Daemon::spawn(command, args, envs)
+    }
+
+    fn spawn(mut command: Command, args: &[&str], envs: &[(&str, &str)]) -> Daemon {
         for var in [
             "HOST",
             "PORT",
@@ -161,6 +183,11 @@ impl Daemon {
             "EXPLODE_AFTER",
             "NO_EXPLOSIONS",
             "DRAIN",
+            "MAX_CONNECTIONS",
+            "MAX_ADMIN_CONNECTIONS",
+            "BODY_READ_TIMEOUT",
+            "HEADER_READ_TIMEOUT",
+            "ACCESS_LOG",
         ] {
             command.env_remove(var);
         }
@@ -204,6 +231,7 @@ impl Daemon {
             admin: addr("admin"),
             child,
             log,
+            up,
         }
     }
 
@@ -235,6 +263,28 @@ impl Daemon {
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
+
+    /// Waits up to [`IO_LIMIT`] for a log line containing every one of `parts`.
+    pub fn wait_for_log(&self, parts: &[&str]) -> String {
+        let deadline = Instant::now() + IO_LIMIT;
+        loop {
+            if let Some(line) = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|line| parts.iter().all(|part| line.contains(part)))
+            {
+                return line.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {parts:?}:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Daemon {
@@ -242,4 +292,11 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The value of one sample line (`name{labels} value`) in a Prometheus text, if present.
+pub fn metric_value(text: &str, series: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
 }
