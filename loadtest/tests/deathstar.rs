@@ -228,6 +228,8 @@ async fn library_run_serves_live_prometheus_counters() {
         .map(|(_, v)| v.parse().unwrap())
         .unwrap_or_else(|| panic!("no landed counter in\n{live}"));
     let report = run.await.unwrap().unwrap();
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(util::schema_problems(&json), Vec::<String>::new());
     assert!(landed_live >= 1.0, "{live}");
     assert!(landed_live < report.requests as f64, "{live}");
     assert_eq!(report.count(frota::Outcome::Landed), report.requests);

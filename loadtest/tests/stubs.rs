@@ -305,6 +305,7 @@ async fn sigterm_ends_the_run_early_with_a_report() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(util::schema_problems(&report), Vec::<String>::new());
     assert_eq!(report["interrupted"], true, "{report}");
     assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
     assert!(report["elapsed_s"].as_f64().unwrap() < 60.0, "{report}");

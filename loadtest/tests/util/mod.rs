@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -86,13 +86,42 @@ fn run_binary(args: &[&str], with_json: bool) -> Run {
     let json = std::fs::read(&json_path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
-    Run {
+    let run = Run {
         cmd: shown,
         out,
         json,
         wall,
         _dir: dir,
+    };
+    // Every report a test makes must have the shape that report.schema.json promises.
+    if let Some(report) = &run.json {
+        let problems = schema_problems(report);
+        assert!(
+            problems.is_empty(),
+            "the --json report does not match report.schema.json:\n{}\n{}",
+            problems.join("\n"),
+            run.describe()
+        );
     }
+    run
+}
+
+/// The report's schema, `loadtest/report.schema.json`, compiled once.
+pub fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../report.schema.json")).unwrap();
+        jsonschema::draft202012::new(&schema).unwrap()
+    })
+}
+
+/// Where a JSON report breaks the schema, one line per problem (empty: it matches).
+pub fn schema_problems(report: &serde_json::Value) -> Vec<String> {
+    schema()
+        .iter_errors(report)
+        .map(|e| format!("at {:?}: {e}", e.instance_path().as_str()))
+        .collect()
 }
 
 pub async fn loadtest_async(args: Vec<String>) -> Run {
