@@ -28,6 +28,8 @@ pub enum LogFormat {
     Human,
 }
 
+// Parsed once per process: the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum TopCommand {
     #[command(flatten)]

@@ -255,3 +255,44 @@ fn observe_follow_prints_new_flows_as_they_happen() {
         "{line}"
     );
 }
+
+/// The tutorial's own table of steps (`galaxia::tutorial::steps::STEPS`), run against a real
+/// `galaxia up` with the real binary: every galaxia command exactly as the tutorial shows it, and
+/// what the step says it must give. The checks that watch the ships' patrols are the tutorial's
+/// own; here the ships do not patrol, so only the commands count.
+#[test]
+fn the_tutorials_table_against_a_real_galaxy() {
+    use galaxia::tutorial::runner::expected;
+    use galaxia::tutorial::steps::{Action, Expect, Galaxia, STEPS};
+    let g = Galaxy::up(&["k8s/starwars.yml"], &["--no-patrol"]);
+    let mut ran = 0;
+    for step in STEPS {
+        for action in step.actions {
+            let Action::Run(cmd) = action else { continue };
+            let Galaxia::Verb(line) = cmd.galaxia else {
+                continue;
+            };
+            if cmd.expect == Expect::StartsGalaxy {
+                assert!(line.starts_with("galaxia up "), "{line}");
+                continue;
+            }
+            let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+            let out = g.run(&words);
+            let code = out.status.code().unwrap_or(-1);
+            assert!(
+                expected(cmd.expect, code, &out.stdout),
+                "{line}: expected {:?}\n{}",
+                cmd.expect,
+                describe(&words, &out)
+            );
+            ran += 1;
+            if cmd.expect == Expect::Exploded {
+                // The replica explodes; the Service keeps landing on the other one meanwhile.
+                galaxy_util::eventually("the exploded replica is back", || {
+                    g.pods().iter().all(|p| p["ready"] == true)
+                });
+            }
+        }
+    }
+    assert!(ran >= 12, "only {ran} commands ran");
+}

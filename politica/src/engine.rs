@@ -29,18 +29,6 @@ impl Endpoints {
     pub fn get(&self, id: EndpointId) -> Option<&Endpoint> {
         self.by_id.get(&id)
     }
-
-    pub fn iter(&self) -> impl Iterator<Item = (EndpointId, &Endpoint)> {
-        self.by_id.iter().map(|(id, e)| (*id, e))
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_id.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
 }
 
 /// A policy set over known endpoints. Cheap to share: a policy change builds a new engine
@@ -57,14 +45,6 @@ impl Engine {
             policies,
             endpoints,
         }
-    }
-
-    pub fn policies(&self) -> &PolicySet {
-        &self.policies
-    }
-
-    pub fn endpoints(&self) -> &Arc<Endpoints> {
-        &self.endpoints
     }
 
     /// Decide a connection from endpoint `src` to endpoint `dst` on the destination's container

@@ -27,11 +27,10 @@ mod verdict;
 
 pub use cnp::CiliumNetworkPolicy;
 pub use compile::{CompiledPolicy, PolicyId};
-pub use endpoint::{Endpoint, EndpointId, NAMESPACE_LABEL, NamedPort, Protocol};
+pub use endpoint::{Endpoint, EndpointId, NamedPort, Protocol};
 pub use engine::{Endpoints, Engine};
 pub use http::HttpRequest;
 pub use problem::{CompileErrors, Problem};
-pub use selector::Selector;
 pub use set::PolicySet;
 pub use verdict::{
     CONNECTION_DROPPED, ConnectionReason, ConnectionVerdict, End, HttpReason, HttpVerdict,

@@ -13,7 +13,7 @@ use super::print::Io;
 use super::session::connect;
 use crate::control::discovery::ControlArgs;
 use crate::control::views::PodView;
-use crate::manifest::ObjectKind;
+use crate::manifest::{ObjectKind, split_namespaced};
 
 /// Run a command as if inside a pod (kubectl exec).
 #[derive(Debug, clap::Args)]
@@ -40,10 +40,7 @@ pub struct Args {
 pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
     let (control, rt) = connect(&args.control)?;
     let pods = rt.block_on(control.pods())?;
-    let (ns, name) = match args.pod.split_once('/') {
-        Some((ns, n)) => (Some(ns), n),
-        None => (None, args.pod.as_str()),
-    };
+    let (ns, name) = split_namespaced(&args.pod);
     let Some(pod) = pods
         .iter()
         .find(|p| p.name == name && ns.is_none_or(|ns| ns == p.namespace))

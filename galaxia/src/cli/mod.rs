@@ -17,4 +17,4 @@ pub mod up;
 
 pub use command::{Command, VerbLine};
 pub use error::Error;
-pub use print::{Format, Io, OutputArgs};
+pub use print::Io;

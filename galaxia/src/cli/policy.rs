@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::error::Error;
 use super::print::{Format, Io, OutputArgs, Table, write_json};
-use crate::manifest::{self, Manifests, PodModel};
+use crate::manifest::{self, Manifests, PodModel, split_namespaced};
 
 // Parsed once per process: the size difference between the variants costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -281,16 +281,9 @@ fn parse_headers(headers: &[String]) -> Result<http::HeaderMap, Error> {
     Ok(map)
 }
 
-fn split_name(s: &str) -> (Option<&str>, &str) {
-    match s.split_once('/') {
-        Some((ns, name)) => (Some(ns), name),
-        None => (None, s),
-    }
-}
-
 /// Pods named `name`, else the replicas of a Deployment named so.
 fn find_pods<'a>(m: &'a Manifests, reference: &str) -> Vec<&'a PodModel> {
-    let (ns, name) = split_name(reference);
+    let (ns, name) = split_namespaced(reference);
     let in_ns = |p: &&PodModel| ns.is_none_or(|ns| p.namespace == ns);
     let exact: Vec<_> = m
         .pods()
@@ -372,7 +365,7 @@ fn destinations<'a>(
     to: &str,
     port: u16,
 ) -> Result<Vec<(&'a PodModel, u16)>, Error> {
-    let (ns, name) = split_name(to);
+    let (ns, name) = split_namespaced(to);
     let in_ns = |p: &&PodModel| ns.is_none_or(|ns| p.namespace == ns);
     let pods: Vec<_> = m
         .pods()

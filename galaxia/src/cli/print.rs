@@ -68,12 +68,6 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    pub fn of(format: Format) -> OutputArgs {
-        OutputArgs {
-            output: Some(format),
-        }
-    }
-
     /// The format asked for, `Human` when none; refused as kubectl refuses one its printers do
     /// not have when it is not among `allowed`.
     pub fn format(&self, allowed: &[Format]) -> Result<Format, Error> {

@@ -61,10 +61,6 @@ impl Control {
         Control { addr }
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     pub async fn pods(&self) -> Result<Vec<PodView>, ControlError> {
         self.get(routes::PODS, "").await
     }

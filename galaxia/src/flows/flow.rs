@@ -8,6 +8,8 @@
 use std::sync::Arc;
 
 use politica::{ConnectionReason, HttpReason};
+
+use crate::manifest::split_namespaced;
 use serde::{Deserialize, Serialize};
 
 /// Hubble's two verdicts that the emulator produces.
@@ -91,12 +93,10 @@ impl std::fmt::Display for Decided {
 impl Flow {
     /// True when `pod` is either end (`observe --pod`): by name, or `namespace/name`.
     pub fn involves(&self, pod: &str) -> bool {
-        [&self.source, &self.destination].iter().any(|e| {
-            *e.pod == *pod
-                || pod
-                    .split_once('/')
-                    .is_some_and(|(ns, name)| ns == &*e.namespace && name == &*e.pod)
-        })
+        let (ns, name) = split_namespaced(pod);
+        [&self.source, &self.destination]
+            .iter()
+            .any(|e| &*e.pod == name && ns.is_none_or(|ns| ns == &*e.namespace))
     }
 
     /// The Hubble-like one-line rendering.

@@ -3,5 +3,5 @@
 pub mod flow;
 pub mod log;
 
-pub use flow::{Decided, Flow, FlowEndpoint, FlowKind, Verdict, hubble_time};
-pub use log::{FLOW_CAPACITY, FlowFilter, FlowLog};
+pub use flow::{Decided, Flow, FlowEndpoint, FlowKind, Verdict};
+pub use log::{FlowFilter, FlowLog};

@@ -9,6 +9,5 @@ pub mod options;
 pub mod ship;
 pub mod start;
 
-pub use error::StartError;
 pub use options::{Options, Upstream};
-pub use start::{Galaxy, Running, launch};
+pub use start::{Running, launch};

@@ -40,7 +40,7 @@ pub async fn run(
     let mut config = PatrolConfig::new(client_config(p, &options));
     config.rate = 1.0 / options.patrol_interval.as_secs_f64().max(0.001);
     config.report_every = None;
-    let metrics = p.ship.as_ref().map(|s| s.metrics.clone());
+    let metrics = p.ship.clone();
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;
     };
@@ -52,8 +52,5 @@ pub async fn run(
 
 /// A ship's finished requests so far, by outcome (empty for a Death Star replica).
 pub fn counts(pod: &Pod) -> BTreeMap<Outcome, u64> {
-    pod.ship
-        .as_ref()
-        .map(|s| s.metrics.counts())
-        .unwrap_or_default()
+    pod.ship.as_ref().map(|s| s.counts()).unwrap_or_default()
 }

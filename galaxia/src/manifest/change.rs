@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ObjectKey;
+use super::object::ObjectKey;
 
 /// `create` refuses an existing name; `apply` creates or updates (kubectl's two verbs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,10 +12,10 @@ pub mod book;
 pub mod change;
 pub mod error;
 pub mod image;
+pub mod object;
 pub mod service;
 pub mod workload;
 
-use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -26,55 +26,12 @@ use serde_norway::Value;
 
 pub use change::{Applied, ApplyMode, Change, Refusal};
 pub use error::{LoadError, LoadErrors, Origin};
-pub use image::{ImageKind, UnknownImage, image_kind};
-pub use service::{ServiceModel, ServicePort, TargetPort};
-pub use workload::{ContainerModel, POD_TEMPLATE_HASH, PodModel};
+pub use image::ImageKind;
+pub use object::{ObjectKey, ObjectKind, split_namespaced};
+pub use service::ServiceModel;
+pub use workload::{POD_TEMPLATE_HASH, PodModel};
 
 use politica::{CiliumNetworkPolicy, CompiledPolicy, PolicySet};
-
-/// The kinds galaxia understands.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub enum ObjectKind {
-    Pod,
-    Deployment,
-    Service,
-    CiliumNetworkPolicy,
-}
-
-impl ObjectKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ObjectKind::Pod => "Pod",
-            ObjectKind::Deployment => "Deployment",
-            ObjectKind::Service => "Service",
-            ObjectKind::CiliumNetworkPolicy => "CiliumNetworkPolicy",
-        }
-    }
-}
-
-impl fmt::Display for ObjectKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What identifies an object: applying an object with the same key replaces it.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct ObjectKey {
-    pub kind: ObjectKind,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl fmt::Display for ObjectKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
-    }
-}
 
 /// A decoded, validated object.
 #[derive(Debug, Clone, PartialEq)]
@@ -219,11 +176,6 @@ impl Manifests {
             .cloned()
             .collect();
         Manifests::from_objects(objects, Vec::new())
-    }
-
-    /// The object with this key, as loaded.
-    pub fn object(&self, key: &ObjectKey) -> Option<&LoadedObject> {
-        self.objects.iter().find(|o| &o.key == key)
     }
 
     fn from_objects(objects: Vec<LoadedObject>, ignored: Vec<Ignored>) -> Manifests {

@@ -103,11 +103,6 @@ impl PodModel {
     pub fn label(&self, key: &str) -> &str {
         self.labels.get(key).map_or("", String::as_str)
     }
-
-    /// `Pod namespace/name`, for messages.
-    pub fn describe(&self) -> String {
-        format!("Pod {}/{}", self.namespace, self.name)
-    }
 }
 
 /// Build the model of a declared Pod, pushing every problem found.

@@ -271,3 +271,142 @@ fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
         headers.remove(name);
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure report
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::state::PodId;
+
+    #[test]
+    fn hop_by_hop_headers_stop_here() {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in [
+            ("connection", "keep-alive, x-trace"),
+            ("keep-alive", "timeout=5"),
+            ("proxy-connection", "keep-alive"),
+            ("x-trace", "1"),
+            ("te", "trailers"),
+            ("host", "estrela-da-morte"),
+            ("accept", "*/*"),
+        ] {
+            h.append(k, v.parse().unwrap());
+        }
+        strip_hop_by_hop(&mut h);
+        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["accept", "host"]);
+    }
+
+    /// A proxy of one route: every request on `listener` goes to `backend` through `Upstream`.
+    async fn proxy_to(backend: Backend, via_envoy: bool) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let pool = Upstream::new();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (pool, backend) = (pool.clone(), backend.clone());
+                let service = hyper::service::service_fn(move |req| {
+                    let (pool, backend) = (pool.clone(), backend.clone());
+                    async move {
+                        Ok::<_, std::convert::Infallible>(pool.send(req, &backend, via_envoy).await)
+                    }
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service),
+                );
+            }
+        });
+        addr
+    }
+
+    /// One request through the proxy; the answer's raw bytes (the connection is closed after).
+    async fn roundtrip(proxy: std::net::SocketAddr, request: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(proxy).await.unwrap();
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_gone_replica_is_envoys_503() {
+        // A port nothing listens on: bound, noted, closed.
+        let gone = {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            l.local_addr().unwrap()
+        };
+        let backend = Backend {
+            pod: PodId(0),
+            port: 80,
+            addr: gone,
+            pipe: None,
+        };
+        let proxy = proxy_to(backend, true).await;
+        let answer = roundtrip(
+            proxy,
+            "POST http://estrela-da-morte/v1/request-landing HTTP/1.1\r\nHost: estrela-da-morte\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(
+            answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+            "{answer}"
+        );
+        assert!(answer.contains("content-type: text/plain\r\n"), "{answer}");
+        assert!(
+            answer.ends_with("\r\n\r\nupstream connect error or disconnect/reset before headers. reset reason: connection failure"),
+            "{answer}"
+        );
+    }
+
+    #[tokio::test]
+    async fn forwards_origin_form_over_a_pipe_or_tcp_and_says_envoy_on_l7() {
+        let demo = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let demo_addr = demo.local_addr().unwrap();
+        let (connector, pipe) = estrela_da_morte::pipe::pipe();
+        let config = estrela_da_morte::Config {
+            host: std::net::Ipv4Addr::LOCALHOST.into(),
+            port: demo_addr.port(),
+            hostname: Some("estrela-da-morte-0".into()),
+            drain: std::time::Duration::ZERO,
+            ..estrela_da_morte::Config::default()
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(estrela_da_morte::run_with_pipe(
+            demo,
+            pipe,
+            admin,
+            config,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        for (pipe, via_envoy) in [(Some(connector.clone()), true), (None, false)] {
+            let backend = Backend {
+                pod: PodId(0),
+                port: 80,
+                addr: demo_addr,
+                pipe,
+            };
+            let proxy = proxy_to(backend, via_envoy).await;
+            let answer = roundtrip(
+                proxy,
+                "POST http://estrela-da-morte.default.svc.cluster.local/v1/request-landing HTTP/1.1\r\nHost: estrela-da-morte.default.svc.cluster.local\r\nProxy-Connection: keep-alive\r\nConnection: close\r\n\r\n",
+            )
+            .await;
+            assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+            assert!(answer.ends_with("\r\n\r\nShip landed\n"), "{answer}");
+            assert_eq!(
+                answer.to_ascii_lowercase().contains("server: envoy\r\n"),
+                via_envoy,
+                "{answer}"
+            );
+        }
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    }
+}

@@ -2,7 +2,6 @@
 //! request's host is resolved as cluster DNS would (Service names in their short and long forms,
 //! port 80 implied) and a ready backend is picked.
 
-use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
 use super::body::{ProxyBody, local_answer};
@@ -29,8 +28,8 @@ impl Target {
 
 /// Read the destination from an absolute-form request (what a client sends to a proxy), or from the
 /// Host header of an origin-form one; `fixed_host` (a port-forward) overrides both.
-pub fn target(
-    req: &Request<Incoming>,
+pub fn target<B>(
+    req: &Request<B>,
     fixed_host: Option<&str>,
 ) -> Result<Target, Box<Response<ProxyBody>>> {
     let uri = req.uri();
@@ -108,4 +107,138 @@ pub fn backend(
             ),
         })
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure report
+mod tests {
+    use std::time::SystemTime;
+
+    use http_body_util::BodyExt;
+
+    use super::*;
+    use crate::state::{Phase, PodId};
+
+    async fn body(resp: Response<ProxyBody>) -> (StatusCode, Vec<(String, String)>, Vec<u8>) {
+        let (parts, body) = resp.into_parts();
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        let bytes = body.collect().await.unwrap().to_bytes().to_vec();
+        (parts.status, headers, bytes)
+    }
+
+    fn refused(r: Result<Target, Box<Response<ProxyBody>>>) -> Response<ProxyBody> {
+        match r {
+            Ok(t) => panic!("not refused: {t:?}"),
+            Err(resp) => *resp,
+        }
+    }
+
+    /// The book's manifests as a galaxy's state, with no process behind it.
+    fn cluster() -> Cluster {
+        let m = crate::manifest::load_str(crate::manifest::book::STARWARS, "starwars.yml").unwrap();
+        let addr: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let pods = m.pods().iter().map(|p| (p.clone(), addr)).collect();
+        Cluster::new(pods, m.services().to_vec(), SystemTime::now()).unwrap()
+    }
+
+    #[test]
+    fn reads_the_target_from_absolute_form_host_or_a_fixed_host() {
+        let req = Request::get("http://estrela-da-morte.default.svc.cluster.local/v1?x=1")
+            .body(())
+            .unwrap();
+        let t = target(&req, None).unwrap();
+        assert_eq!(t.host, "estrela-da-morte.default.svc.cluster.local");
+        assert_eq!(t.port, None);
+        assert_eq!(t.path, "/v1?x=1");
+        assert_eq!(
+            t.url(),
+            "http://estrela-da-morte.default.svc.cluster.local/v1?x=1"
+        );
+        let req = Request::post("/v1/request-landing")
+            .header("host", "Estrela-Da-Morte:8080")
+            .body(())
+            .unwrap();
+        let t = target(&req, None).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("estrela-da-morte", Some(8080)));
+        assert_eq!(t.authority, "Estrela-Da-Morte:8080");
+        let t = target(&req, Some("estrela-da-morte")).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("estrela-da-morte", None));
+    }
+
+    #[tokio::test]
+    async fn refuses_what_is_not_plain_http_with_its_exact_answer() {
+        let text_plain = vec![("content-type".to_string(), "text/plain".to_string())];
+        let req = Request::connect("estrela-da-morte:443").body(()).unwrap();
+        assert_eq!(
+            body(refused(target(&req, None))).await,
+            (
+                StatusCode::NOT_IMPLEMENTED,
+                text_plain.clone(),
+                b"galaxia: only plain http:// requests go through a pod's proxy\n".to_vec()
+            )
+        );
+        let req = Request::get("https://estrela-da-morte/v1")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            body(refused(target(&req, None))).await.0,
+            StatusCode::NOT_IMPLEMENTED
+        );
+        let req = Request::get("/v1").body(()).unwrap();
+        assert_eq!(
+            body(refused(target(&req, None))).await,
+            (
+                StatusCode::BAD_REQUEST,
+                text_plain,
+                b"galaxia: the request names no host\n".to_vec()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn resolves_names_and_answers_like_envoy_without_a_ready_backend() {
+        let c = cluster();
+        let to = |url: &str| target(&Request::get(url).body(()).unwrap(), None).unwrap();
+        // Unknown names and ports: the proxy's own 502s.
+        let r = backend(&c, &to("http://death-star/v1"), "default").unwrap_err();
+        assert_eq!(
+            body(*r).await.2,
+            b"galaxia: no Service or pod named \"death-star\" in namespace default\n"
+        );
+        let r = backend(&c, &to("http://estrela-da-morte:8080/v1"), "default").unwrap_err();
+        let (status, _, bytes) = body(*r).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert_eq!(bytes, b"galaxia: estrela-da-morte has no port 8080\n");
+        // Known, but no replica is ready yet: Envoy's words.
+        let r = backend(&c, &to("http://estrela-da-morte/v1"), "default").unwrap_err();
+        let (status, _, bytes) = body(*r).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(bytes, b"no healthy upstream");
+        // A ready replica is picked, on the container port the Service port targets.
+        let replica = c.pods.iter().find(|p| p.model.is_death_star()).unwrap();
+        let listen: std::net::SocketAddr = "127.0.0.1:4242".parse().unwrap();
+        replica.update(|s| {
+            s.ready = true;
+            s.phase = Phase::Running;
+            s.listen.insert(80, listen);
+        });
+        for url in [
+            "http://estrela-da-morte/v1",
+            "http://estrela-da-morte.default/v1",
+            "http://estrela-da-morte.default.svc.cluster.local/v1",
+        ] {
+            let b = backend(&c, &to(url), "default").unwrap();
+            assert_eq!((b.pod, b.port, b.addr), (replica.id, 80, listen), "{url}");
+        }
+        // Another namespace's short name does not resolve.
+        assert!(backend(&c, &to("http://estrela-da-morte/v1"), "outra").is_err());
+        // Pod names resolve too, on the port asked for.
+        let b = backend(&c, &to(&format!("http://{}/v1", replica.name())), "default").unwrap();
+        assert_eq!(b.pod, replica.id);
+        assert_ne!(b.pod, PodId(usize::MAX));
+    }
 }

@@ -15,5 +15,4 @@ pub mod identify;
 pub mod policy;
 pub mod server;
 
-pub use body::{Held, ProxyBody};
 pub use server::Proxy;

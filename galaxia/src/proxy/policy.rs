@@ -89,3 +89,106 @@ pub fn access_denied() -> Response<ProxyBody> {
     );
     resp
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure report
+mod tests {
+    use std::time::SystemTime;
+
+    use http_body_util::BodyExt;
+    use politica::{ConnectionReason, HttpReason};
+
+    use super::*;
+    use crate::manifest::{ApplyMode, book, load_str};
+    use crate::state::Cluster;
+
+    fn cluster(policy: Option<&str>) -> Cluster {
+        let m = load_str(book::STARWARS, "starwars.yml").unwrap();
+        let addr: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let pods = m.pods().iter().map(|p| (p.clone(), addr)).collect();
+        let c = Cluster::new(pods, m.services().to_vec(), SystemTime::now()).unwrap();
+        if let Some(text) = policy {
+            c.policies.apply(text, "test", ApplyMode::Apply).unwrap();
+        }
+        c
+    }
+
+    fn ask(c: &Cluster, from: &str, method: &str, path: &str) -> Decision {
+        let headers = http::HeaderMap::new();
+        let req = HttpRequest {
+            method,
+            path,
+            host: "estrela-da-morte.default.svc.cluster.local",
+            headers: &headers,
+        };
+        let src = c.find_pod(from).unwrap();
+        let dst = c.pods.iter().find(|p| p.model.is_death_star()).unwrap();
+        decide(&c.policies.engine(), src, dst, 80, &req)
+    }
+
+    #[test]
+    fn no_policy_forwards_without_l7() {
+        let c = cluster(None);
+        assert_eq!(
+            ask(&c, "asa-x", "PUT", "/v1/exhaust-port"),
+            Decision::Forward {
+                l7: false,
+                reason: Decided::Connection(ConnectionReason::NotSelected)
+            }
+        );
+    }
+
+    #[test]
+    fn l4_drops_the_x_wing_and_forwards_the_empire_without_l7() {
+        let c = cluster(Some(book::POLITICA_L4));
+        assert!(matches!(
+            ask(&c, "asa-x", "POST", "/v1/request-landing"),
+            Decision::Drop(ConnectionReason::DefaultDeny { .. })
+        ));
+        assert!(matches!(
+            ask(&c, "caca-tie", "PUT", "/v1/exhaust-port"),
+            Decision::Forward {
+                l7: false,
+                reason: Decided::Connection(ConnectionReason::AllowedBy(_))
+            }
+        ));
+    }
+
+    #[test]
+    fn l7_denies_the_exhaust_port_and_forwards_landing_through_the_rule() {
+        let c = cluster(Some(book::POLITICA_L7));
+        match ask(&c, "caca-tie", "PUT", "/v1/exhaust-port") {
+            Decision::Deny(HttpReason::DefaultDeny { rules_of }) => {
+                assert_eq!(
+                    rules_of.to_string(),
+                    "default/regra1 spec.ingress[0].toPorts[0]"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match ask(&c, "caca-tie", "POST", "/v1/request-landing") {
+            Decision::Forward {
+                l7: true,
+                reason: Decided::Http(HttpReason::AllowedBy(r)),
+            } => assert_eq!(r.path(), "spec.ingress[0].toPorts[0].rules.http[0]"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            ask(&c, "asa-x", "POST", "/v1/request-landing"),
+            Decision::Drop(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_denial_is_envoys_exact_answer() {
+        let resp = access_denied();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        let names: Vec<&str> = resp.headers().keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["content-length", "content-type", "date", "server"]);
+        assert_eq!(resp.headers()["content-length"], "15");
+        assert_eq!(resp.headers()["content-type"], "text/plain");
+        assert_eq!(resp.headers()["server"], "envoy");
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"Access denied\r\n");
+    }
+}

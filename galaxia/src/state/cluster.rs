@@ -11,7 +11,7 @@ use super::pod::{Pod, PodId};
 use super::policies::PolicyStore;
 use super::service::Service;
 use crate::flows::FlowLog;
-use crate::manifest::{PodModel, ServiceModel};
+use crate::manifest::{PodModel, ServiceModel, split_namespaced};
 
 /// Cilium numbers endpoints per node from 1; the galaxy numbers its pods in manifest order.
 const FIRST_ENDPOINT_ID: u16 = 1;
@@ -86,10 +86,7 @@ impl Cluster {
 
     /// The pod `name` (in any namespace) or `namespace/name`.
     pub fn find_pod(&self, reference: &str) -> Option<&Pod> {
-        let (ns, name) = match reference.split_once('/') {
-            Some((ns, n)) => (Some(ns), n),
-            None => (None, reference),
-        };
+        let (ns, name) = split_namespaced(reference);
         self.pods
             .iter()
             .find(|p| p.name() == name && ns.is_none_or(|ns| ns == p.namespace()))

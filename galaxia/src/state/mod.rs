@@ -11,7 +11,5 @@ pub mod service;
 
 pub use balance::{Backend, NoBackend};
 pub use cluster::{Cluster, ClusterError};
-pub use dns::Destination;
-pub use pod::{Phase, Pod, PodId, PodState, Role, ShipCounters};
+pub use pod::{Phase, Pod, PodId, Role};
 pub use policies::{PolicyError, PolicyStore, StoredPolicy};
-pub use service::Service;

@@ -78,20 +78,6 @@ pub struct PodState {
     pub pipe: Option<(u16, PipeConnector)>,
 }
 
-/// A ship's request counters, on a registry of its own (several ships share one process).
-#[derive(Clone)]
-pub struct ShipCounters {
-    pub registry: Registry,
-    pub metrics: ShipMetrics,
-}
-
-impl fmt::Debug for ShipCounters {
-    // Prometheus registries are not Debug.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ShipCounters").finish_non_exhaustive()
-    }
-}
-
 /// One running pod.
 #[derive(Debug)]
 pub struct Pod {
@@ -103,8 +89,9 @@ pub struct Pod {
     /// The pod's egress proxy: every client in the pod sends through it.
     pub egress: SocketAddr,
     pub created: SystemTime,
-    /// A ship's request counters; `None` for Death Star replicas.
-    pub ship: Option<ShipCounters>,
+    /// A ship's request counters (on a registry of its own: several ships share one process);
+    /// `None` for Death Star replicas.
+    pub ship: Option<ShipMetrics>,
     state: Mutex<PodState>,
     /// The namespace and name as every flow carries them: shared, not copied for each request.
     flow_names: (Arc<str>, Arc<str>),
@@ -119,12 +106,7 @@ impl Pod {
         created: SystemTime,
     ) -> Pod {
         let ship = (!model.is_death_star())
-            .then(|| {
-                let registry = Registry::new();
-                ShipMetrics::register(&registry, &identity(&model))
-                    .ok()
-                    .map(|metrics| ShipCounters { registry, metrics })
-            })
+            .then(|| ShipMetrics::register(&Registry::new(), &identity(&model)).ok())
             .flatten();
         Pod {
             id,
