@@ -20,6 +20,9 @@ fuzz_target!(|data: &[u8]| {
     assert!(total > 0);
     for n in [0, 1, total / 2, total - 1, total, u32::MAX] {
         let kind = mix.pick(n);
-        assert!(mix.share(kind) > 0.0, "{text:?}: pick({n}) = {kind} has no weight");
+        assert!(
+            mix.share(kind) > 0.0,
+            "{text:?}: pick({n}) = {kind} has no weight"
+        );
     }
 });
