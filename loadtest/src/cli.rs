@@ -16,8 +16,9 @@ use crate::plan::{Flags, Plan, PlanError};
 /// --timeout: an L3/L4 drop), exploded, http_<code>, refused, reset, error.
 ///
 /// Exit codes: 0 the run finished and no --fail-if condition held; 1 the run could not be made
-/// (bad target, name resolution, --json or metrics port failure); 2 bad command line;
-/// 3 at least one --fail-if condition held.
+/// (name resolution, a --json path that cannot be written, metrics port failure); 2 bad command
+/// line (including a URL that curl would reject, e.g. a port above 65535); 3 at least one
+/// --fail-if condition held.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "loadtest", version)]
 pub struct Args {
