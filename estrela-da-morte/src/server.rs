@@ -385,13 +385,17 @@ impl Ports {
         demo_http
             .title_case_headers(true)
             .header_read_timeout(None)
-            .max_buf_size(MAX_HEAD_BYTES);
+            .max_buf_size(MAX_HEAD_BYTES)
+            // A client that shuts down its sending side after its request (`nc -N`) is
+            // answered, as Go's net/http (upstream) answers it; hyper would drop the request.
+            .half_close(true);
         let mut admin_http = http1::Builder::new();
         admin_http
             .timer(TokioTimer::new())
             .title_case_headers(true)
             .header_read_timeout(idle_period)
-            .max_buf_size(MAX_HEAD_BYTES);
+            .max_buf_size(MAX_HEAD_BYTES)
+            .half_close(true);
         Ports {
             station,
             demo_http,

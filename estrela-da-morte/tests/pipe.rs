@@ -123,3 +123,31 @@ async fn pipe_keeps_alive_then_an_explosion_cuts_it_and_refuses_new_ones() {
         .expect_err("a dead station refuses");
     assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
 }
+
+#[tokio::test]
+async fn a_request_followed_by_the_clients_fin_is_answered() {
+    // `printf ... | nc -N`: the request, then the client shuts down its sending side. A pipe
+    // delivers both at once, where TCP may let the station read the request first.
+    let (addr, connector, task) = start(test_config()).await;
+    let request = b"POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nAccept: */*\r\n\r\n";
+    let mut stream = connector.connect(PEER.into()).await.expect("connect");
+    stream.write_all(request).await.expect("write");
+    stream.shutdown().await.expect("shutdown");
+    let mut answer = Vec::new();
+    tokio::time::timeout(IO_LIMIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("station did not close the pipe")
+        .expect("read");
+    let answer = mask_date(&String::from_utf8(answer).expect("utf-8"));
+    // The same answer as the port's to the request kept alive.
+    let mut keep_alive = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    keep_alive.write_all(request).await.expect("write");
+    let mut by_tcp = vec![0u8; 4096];
+    let n = tokio::time::timeout(IO_LIMIT, keep_alive.read(&mut by_tcp))
+        .await
+        .expect("answer in time")
+        .expect("read");
+    assert_eq!(answer, mask_date(&String::from_utf8_lossy(&by_tcp[..n])));
+    assert!(answer.ends_with("\r\n\r\nShip landed\n"), "{answer:?}");
+    task.abort();
+}
