@@ -14,6 +14,7 @@ pub mod config;
 pub mod control;
 pub mod flows;
 pub mod galaxy;
+pub mod hubble;
 pub mod manifest;
 pub mod proxy;
 pub mod state;

@@ -104,6 +104,7 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
             &Discovery {
                 addr: running.addr,
                 pid: std::process::id(),
+                hubble: None,
             },
         )
         .map_err(|e| Error::verb("announcing the galaxy", e))?;

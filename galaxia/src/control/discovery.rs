@@ -32,6 +32,9 @@ pub struct Discovery {
     pub addr: SocketAddr,
     /// The `galaxia up` process (to tell a stale file from a live one).
     pub pid: u32,
+    /// Hubble's Observer API (gRPC, plaintext), on 127.0.0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hubble: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -254,6 +254,7 @@ impl<'o> Runner<'o> {
             &Discovery {
                 addr: running.addr,
                 pid: std::process::id(),
+                hubble: None,
             },
         )
         .map_err(|e| Error::verb("tutorial: writing the discovery file", e))?;

@@ -1,0 +1,3 @@
+//! Hubble for the galaxy: its wire types ([`proto`]).
+
+pub mod proto;
