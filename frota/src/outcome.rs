@@ -11,6 +11,11 @@ use std::fmt;
 pub const ACCESS_DENIED_BODY: &[u8] = b"Access denied\r\n";
 /// How the Death Star's exhaust-port answer begins.
 pub const EXPLODED_PREFIX: &[u8] = b"Panic: deathstar exploded";
+/// An answer head larger than this is [`Failure::HeadTooLarge`] (the ships' client and
+/// `loadtest` use the same limits, so that one answer has one outcome in both).
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// An answer head with more header lines than this is [`Failure::HeadTooLarge`] too.
+pub const MAX_HEADERS: usize = 64;
 
 /// What a single request got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,12 +34,13 @@ pub enum Outcome {
     Refused,
     /// The connection was reset or closed before a whole answer came back.
     Reset,
-    /// Anything else: name resolution, a malformed answer, a local failure.
+    /// Anything else: name resolution, a malformed or oversized answer, a local failure.
     Error,
 }
 
-/// Why a request got no HTTP answer; the transport layer maps its errors to one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Why a request got no HTTP answer; each client's transport maps its errors to one of these,
+/// so that the ships, `loadtest` and `galaxia` name the same failure the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Failure {
     /// The per-request timeout passed with no complete answer.
     Timeout,
@@ -42,8 +48,46 @@ pub enum Failure {
     Refused,
     /// ECONNRESET, EPIPE, or the peer closed the connection before answering.
     Reset,
+    /// The name could not be resolved: it does not exist, or no nameserver answered in time.
+    /// Never `dropped`: Cilium's policies in this demo drop the flow to the Death Star, not DNS.
+    Dns,
+    /// The answer was not HTTP/1.1: a bad status line, header, Content-Length or chunk framing.
+    Malformed,
+    /// The answer's head was larger than the client accepts.
+    HeadTooLarge,
     /// Everything else.
     Other,
+}
+
+impl Failure {
+    pub const ALL: [Failure; 7] = [
+        Failure::Timeout,
+        Failure::Refused,
+        Failure::Reset,
+        Failure::Dns,
+        Failure::Malformed,
+        Failure::HeadTooLarge,
+        Failure::Other,
+    ];
+
+    /// The kind's name for logs and reports (bounded: one of seven).
+    pub fn name(self) -> &'static str {
+        match self {
+            Failure::Timeout => "timeout",
+            Failure::Refused => "refused",
+            Failure::Reset => "reset",
+            Failure::Dns => "dns",
+            Failure::Malformed => "malformed",
+            Failure::HeadTooLarge => "head_too_large",
+            Failure::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Outcome {
@@ -74,7 +118,9 @@ impl Outcome {
             Failure::Timeout => Outcome::Dropped,
             Failure::Refused => Outcome::Refused,
             Failure::Reset => Outcome::Reset,
-            Failure::Other => Outcome::Error,
+            Failure::Dns | Failure::Malformed | Failure::HeadTooLarge | Failure::Other => {
+                Outcome::Error
+            }
         }
     }
 
@@ -174,6 +220,23 @@ mod tests {
         assert_eq!(
             Outcome::from_failure(Outcome::failure_of_io(&e)),
             Outcome::Reset
+        );
+        // A name that does not resolve, or an answer that is not HTTP, is not a policy drop.
+        for f in [Failure::Dns, Failure::Malformed, Failure::HeadTooLarge] {
+            assert_eq!(Outcome::from_failure(f), Outcome::Error, "{f}");
+        }
+        let names: Vec<&str> = Failure::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "timeout",
+                "refused",
+                "reset",
+                "dns",
+                "malformed",
+                "head_too_large",
+                "other"
+            ]
         );
     }
 

@@ -95,7 +95,8 @@ impl ClientError {
                 Outcome::failure_of_io(e)
             }
             ClientError::Closed => Failure::Reset,
-            ClientError::Malformed(_) | ClientError::HeadTooLarge => Failure::Other,
+            ClientError::Malformed(_) => Failure::Malformed,
+            ClientError::HeadTooLarge => Failure::HeadTooLarge,
         }
     }
 }
