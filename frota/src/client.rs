@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use crate::identity::Identity;
 use crate::kind::RequestKind;
-use crate::outcome::Outcome;
+use crate::outcome::{Failure, Outcome};
 use crate::resolve::{Resolver, ResolverSettings};
 use crate::transport::{self, HttpTarget, Outgoing, TransportError, UrlError};
 
@@ -20,7 +20,8 @@ pub struct ClientConfig {
     /// An HTTP proxy URL (`http://127.0.0.1:3128` or `127.0.0.1:3128`); requests then go to it
     /// in absolute-form, as curl does with `http_proxy`.
     pub proxy: Option<String>,
-    /// No complete answer within this time is `dropped`.
+    /// No complete answer within this time is `dropped`; a name still not resolved by then is
+    /// `error` (failure `dns`).
     pub timeout: Duration,
     pub identity: Identity,
     pub resolver: ResolverSettings,
@@ -59,6 +60,8 @@ pub struct Reply {
     pub latency: Duration,
     /// What went wrong when no answer came back.
     pub error: Option<String>,
+    /// The kind of that failure (`dns`, `malformed`, ...), when no answer came back.
+    pub failure: Option<Failure>,
 }
 
 /// Cheap to clone: clones share the resolver and its cache.
@@ -124,14 +127,22 @@ impl Client {
             body: Bytes::new(),
         };
         let start = Instant::now();
-        let attempt = async {
-            let (stream, _) = transport::connect(&inner.resolver, out.peer(), None).await?;
-            transport::exchange(stream, &out).await
-        };
-        let result = match tokio::time::timeout(inner.timeout, attempt).await {
-            Ok(r) => r,
-            Err(_) => Err(TransportError::Timeout(inner.timeout)),
-        };
+        let deadline = tokio::time::Instant::now() + inner.timeout;
+        // One deadline for the whole request, but the phase it ends in decides the outcome:
+        // an unanswered DNS query is a resolution failure, only an unanswered flow is `dropped`.
+        let result = async {
+            let peer = out.peer();
+            let addrs = transport::resolve(&inner.resolver, peer, Some(deadline)).await?;
+            let exchange = async {
+                let (stream, _) = transport::connect_to(addrs, peer, None).await?;
+                let body = transport::RequestBody::from(Bytes::new());
+                transport::exchange_with(stream, &out, body, transport::HeadLimits::OUTCOME).await
+            };
+            tokio::time::timeout_at(deadline, exchange)
+                .await
+                .unwrap_or(Err(TransportError::Timeout(inner.timeout)))
+        }
+        .await;
         let latency = start.elapsed();
         match result {
             Ok(answer) => Reply {
@@ -141,6 +152,7 @@ impl Client {
                 body: answer.body,
                 latency,
                 error: None,
+                failure: None,
             },
             Err(e) => Reply {
                 kind,
@@ -149,6 +161,7 @@ impl Client {
                 body: Bytes::new(),
                 latency,
                 error: Some(e.to_string()),
+                failure: Some(e.failure()),
             },
         }
     }

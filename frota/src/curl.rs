@@ -5,17 +5,26 @@
 //!
 //! [`run`] is async so that a caller already inside a tokio runtime (galaxia) can await it; the
 //! ship binaries build a runtime around it. Options it does not know end with exit 2 and a message
-//! that names them, like curl's own unknown options.
+//! that names them, like curl's own unknown options. Every failure exits with Debian 12's curl
+//! (7.88) code and prints its message, `curl: (N) ...` (with `-s` nothing, with `-sS` the line).
+//!
+//! Parsing ([`plan`]) does no I/O, so that it can be fuzzed; `-d @file` is opened when the
+//! request is made and streamed as it goes out, within `-m`.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::pin::Pin;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::Method;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::Instant;
 
 use crate::proxy;
-use crate::resolve::{Resolver, ResolverSettings};
-use crate::transport::{self, HttpTarget, Incoming, Outgoing, TransportError};
+use crate::resolve::{ResolveError, Resolver, ResolverSettings};
+use crate::transport::{
+    self, BodyPart, HttpTarget, Incoming, Outgoing, RequestBody, TransportError,
+};
 
 /// The User-Agent the front end sends (it is not curl, and says so).
 pub fn user_agent() -> String {
@@ -33,11 +42,47 @@ pub enum UsageError {
     MissingValue(String),
     #[error("option {0}: expected a proper numerical parameter")]
     BadNumber(String),
-    #[error("no URL specified")]
+    #[error("no URL specified!")]
     NoUrl,
 }
 
-const SUPPORTED: &str = "-s -S -X -H -d --data-raw --data-binary -i -I -v -o -m --connect-timeout -f -w -x --noproxy -A --url";
+const SUPPORTED: &str = "-s -S -X -H -d --data-ascii --data-binary --data-raw -i -I -v -o -m --connect-timeout -f -w -x --noproxy -A --url -h -V";
+
+/// `--help`: the options this front end implements, in the layout and words of `curl --help
+/// all` (long names in alphabetical order), then what differs from curl.
+const HELP: &str = "\
+Usage: curl [options...] <url>
+     --connect-timeout <fractional seconds> Maximum time allowed for connection
+ -d, --data <data>        HTTP POST data
+     --data-ascii <data>  HTTP POST ASCII data
+     --data-binary <data> HTTP POST binary data
+     --data-raw <data>    HTTP POST data, '@' allowed
+ -f, --fail               Fail fast with no output on HTTP errors
+ -I, --head               Show document info only
+ -H, --header <header>    Pass custom header(s) to server
+ -h, --help <category>    Get help for commands
+ -i, --include            Include protocol response headers in the output
+ -m, --max-time <fractional seconds> Maximum time allowed for transfer
+     --noproxy <no-proxy-list> List of hosts which do not use proxy
+ -o, --output <file>      Write to file instead of stdout
+ -x, --proxy [protocol://]host[:port] Use this proxy
+ -X, --request <method>   Specify request method to use
+ -S, --show-error         Show error even when -s is used
+ -s, --silent             Silent mode
+     --url <url>          URL to work with
+ -A, --user-agent <name>  Send User-Agent <name> to server
+ -v, --verbose            Make the operation more talkative
+ -V, --version            Show version number and quit
+ -w, --write-out <format> Use output FORMAT after completion
+
+This is the ships' built-in curl (frota-curl): http:// only, the options above only, every
+category of --help at once. -w knows %{http_code} %{response_code} %{size_download}
+%{time_total} %{content_type} %{url_effective} %{method} %{remote_ip} %{remote_port}.
+Exit codes are curl's: 1 unsupported protocol or response code, 2 bad option, 3 malformed URL,
+5 bad proxy, 6 cannot resolve host, 7 cannot connect, 8 weird server reply, 18 partial body,
+22 HTTP error with -f, 23 cannot write output, 26 cannot read a -d file, 28 timeout,
+52 empty reply, 55 send failure, 56 receive failure.
+";
 
 /// Real curl options that this front end knowingly does not implement.
 const KNOWN_UNSUPPORTED: &[&str] = &[
@@ -82,10 +127,8 @@ const KNOWN_UNSUPPORTED: &[&str] = &[
     "--range",
     "-z",
     "--unix-socket",
-    "-h",
-    "--help",
-    "-V",
-    "--version",
+    "-M",
+    "--manual",
 ];
 
 /// Parsed options.
@@ -96,7 +139,8 @@ struct Opts {
     show_error: bool,
     method: Option<String>,
     headers: Vec<String>,
-    data: Option<Vec<u8>>,
+    /// `-d` and friends in order; curl joins them with `&`.
+    data: Option<Vec<DataArg>>,
     include: bool,
     head: bool,
     verbose: bool,
@@ -108,6 +152,19 @@ struct Opts {
     proxy: Option<String>,
     noproxy: Option<String>,
     user_agent: Option<String>,
+    help: bool,
+    version: bool,
+}
+
+/// One `-d`-like value, as given: read (or not) when the request is made.
+#[derive(Debug, Clone, PartialEq)]
+enum DataArg {
+    Text(Vec<u8>),
+    /// `@file`, or `@-` for stdin; `-d` drops its CR and LF bytes, `--data-binary` does not.
+    File {
+        path: String,
+        strip_newlines: bool,
+    },
 }
 
 /// How `-d` and friends treat their value.
@@ -139,6 +196,8 @@ enum Flag {
     NoProxy,
     UserAgent,
     Url,
+    Help,
+    Version,
 }
 
 impl Flag {
@@ -151,6 +210,8 @@ impl Flag {
                 | Flag::Head
                 | Flag::Verbose
                 | Flag::Fail
+                | Flag::Help
+                | Flag::Version
         )
     }
 
@@ -170,6 +231,8 @@ impl Flag {
             'w' => Flag::WriteOut,
             'x' => Flag::Proxy,
             'A' => Flag::UserAgent,
+            'h' => Flag::Help,
+            'V' => Flag::Version,
             _ => return None,
         })
     }
@@ -195,18 +258,15 @@ impl Flag {
             "noproxy" => Flag::NoProxy,
             "user-agent" => Flag::UserAgent,
             "url" => Flag::Url,
+            "help" => Flag::Help,
+            "version" => Flag::Version,
             _ => return None,
         })
     }
 }
 
-/// A file named by `-d @file` could not be read: curl's exit 26.
-#[derive(Debug)]
-struct ReadError(String);
-
-fn parse(args: &[String]) -> Result<Result<Opts, ReadError>, UsageError> {
+fn parse(args: &[String]) -> Result<Opts, UsageError> {
     let mut o = Opts::default();
-    let mut read_error = None;
     let mut i = 0;
     let mut only_urls = false;
     while i < args.len() {
@@ -264,18 +324,18 @@ fn parse(args: &[String]) -> Result<Result<Opts, ReadError>, UsageError> {
                 Flag::Request => o.method = Some(value),
                 Flag::Header => o.headers.push(value),
                 Flag::Data(mode) => {
-                    let bytes = match data_value(&value, mode) {
-                        Ok(b) => b,
-                        Err(e) => {
-                            read_error.get_or_insert(e);
-                            Vec::new()
-                        }
+                    let file = match mode {
+                        DataMode::Raw => None,
+                        DataMode::Ascii | DataMode::Binary => value.strip_prefix('@'),
                     };
-                    let data = o.data.get_or_insert_with(Vec::new);
-                    if !data.is_empty() {
-                        data.push(b'&');
-                    }
-                    data.extend_from_slice(&bytes);
+                    let arg = match file {
+                        Some(path) => DataArg::File {
+                            path: path.to_string(),
+                            strip_newlines: matches!(mode, DataMode::Ascii),
+                        },
+                        None => DataArg::Text(value.into_bytes()),
+                    };
+                    o.data.get_or_insert_with(Vec::new).push(arg);
                 }
                 Flag::Include => o.include = true,
                 Flag::Head => o.head = true,
@@ -294,16 +354,21 @@ fn parse(args: &[String]) -> Result<Result<Opts, ReadError>, UsageError> {
                 Flag::NoProxy => o.noproxy = Some(value),
                 Flag::UserAgent => o.user_agent = Some(value),
                 Flag::Url => o.urls.push(value),
+                Flag::Help => {
+                    o.help = true;
+                    // Like curl, `-h` takes the next word as a help category (all are one here).
+                    if args.get(i).is_some_and(|a| !a.starts_with('-')) {
+                        i += 1;
+                    }
+                }
+                Flag::Version => o.version = true,
             }
         }
     }
-    if o.urls.is_empty() {
+    if o.urls.is_empty() && !o.help && !o.version {
         return Err(UsageError::NoUrl);
     }
-    Ok(match read_error {
-        Some(e) => Err(e),
-        None => Ok(o),
-    })
+    Ok(o)
 }
 
 fn unknown(name: &str) -> UsageError {
@@ -320,33 +385,245 @@ fn seconds(name: &str, value: &str) -> Result<Duration, UsageError> {
         .parse::<f64>()
         .ok()
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .ok_or_else(|| UsageError::BadNumber(name.to_string()))
 }
 
-fn data_value(value: &str, mode: DataMode) -> Result<Vec<u8>, ReadError> {
-    let file = match mode {
-        DataMode::Raw => None,
-        DataMode::Ascii | DataMode::Binary => value.strip_prefix('@'),
+/// What [`run`] would send for `args`, without any I/O: each URL's request head as `-v` shows
+/// it (a `-d @file` counted as streamed), or curl's exit code and message for that URL; or the
+/// command-line mistake. For tests and the fuzz target.
+pub fn plan(args: &[String]) -> Result<Vec<Result<Vec<u8>, CurlError>>, UsageError> {
+    let o = parse(args)?;
+    let no_env = |_: &str| None;
+    let streamed = o.data.as_ref().map(|d| {
+        if d.iter().all(|a| matches!(a, DataArg::Text(_))) {
+            BodyLen::Known(
+                d.iter()
+                    .map(|a| match a {
+                        DataArg::Text(t) => t.len() as u64,
+                        DataArg::File { .. } => 0,
+                    })
+                    .sum::<u64>()
+                    + d.len().saturating_sub(1) as u64,
+            )
+        } else {
+            BodyLen::Streamed
+        }
+    });
+    Ok(o.urls
+        .iter()
+        .map(|url| {
+            let out = target(&o, url, &no_env, streamed)?;
+            let mut head = request_head(&out);
+            // -w with no answer, as after a failure.
+            let (mut w, mut e) = (Vec::new(), Vec::new());
+            write_out(&o, &mut w, &mut e, None, &out, Duration::ZERO, None);
+            head.extend_from_slice(&w);
+            Ok(head)
+        })
+        .collect())
+}
+
+/// A failure as curl reports it: the exit code and the message after `curl: (code) `.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurlError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl CurlError {
+    fn new(code: i32, message: impl Into<String>) -> Self {
+        CurlError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The request for `url`, or why there is none.
+fn target(
+    o: &Opts,
+    url: &str,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+    body: Option<BodyLen>,
+) -> Result<Outgoing, CurlError> {
+    let target = match HttpTarget::parse(url) {
+        Ok(t) => t,
+        Err(transport::UrlError::Scheme(s)) => {
+            return Err(CurlError::new(
+                1,
+                format!("Protocol \"{s}\" not supported or disabled in libcurl"),
+            ));
+        }
+        // curl 7.88 says the same for a bad port as for any other malformed URL (curl 8 says
+        // "URL rejected: Port number was not a decimal number between 0 and 65535").
+        Err(_) => {
+            return Err(CurlError::new(
+                3,
+                "URL using bad/illegal format or missing URL",
+            ));
+        }
     };
-    let Some(path) = file else {
-        return Ok(value.as_bytes().to_vec());
-    };
-    let bytes = if path == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-            .map_err(|e| ReadError(format!("stdin: {e}")))?;
-        buf
-    } else {
-        std::fs::read(path).map_err(|e| ReadError(format!("{path}: {e}")))?
-    };
-    Ok(match mode {
-        DataMode::Ascii => bytes
-            .into_iter()
-            .filter(|b| *b != b'\r' && *b != b'\n')
-            .collect(),
-        _ => bytes,
-    })
+    let proxy = proxy::select(&target, o.proxy.as_deref(), o.noproxy.as_deref(), env)
+        .map_err(|e| CurlError::new(5, format!("Unsupported proxy syntax in '{}'", e.proxy)))?;
+    build(o, target, proxy, body).map_err(|msg| CurlError::new(43, msg))
+}
+
+/// The length `-d` gives the request: known (Content-Length) or streamed (chunked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyLen {
+    Known(u64),
+    Streamed,
+}
+
+/// `-d` values up to this size are read whole and sent with a Content-Length, as curl sends
+/// every `-d`; a larger (or endless) file or stdin is streamed with chunked encoding instead
+/// of being held in memory.
+const INLINE_DATA: usize = 1024 * 1024;
+
+/// stdin is read once; a small one is kept for every URL, as curl keeps its `-d @-` data.
+enum Stdin {
+    Unread,
+    Kept(Bytes),
+    /// Streamed to the first URL; the others get nothing.
+    Streamed,
+}
+
+/// The request body for the `-d` values: text as is, files opened now. A file that cannot be
+/// opened or read at all is curl's warning and an empty part (curl goes on with the request).
+async fn prepare_body(
+    data: &[DataArg],
+    stdin: &mut Stdin,
+    mute: bool,
+    stderr: &mut (dyn Write + Send),
+) -> RequestBody {
+    let mut parts = Vec::new();
+    for (i, arg) in data.iter().enumerate() {
+        if i > 0 {
+            parts.push(BodyPart::Bytes(Bytes::from_static(b"&")));
+        }
+        let (path, strip_newlines) = match arg {
+            DataArg::Text(t) => {
+                parts.push(BodyPart::Bytes(Bytes::from(t.clone())));
+                continue;
+            }
+            DataArg::File {
+                path,
+                strip_newlines,
+            } => (path, *strip_newlines),
+        };
+        let strip = |mut b: Vec<u8>| {
+            if strip_newlines {
+                b.retain(|c| *c != b'\r' && *c != b'\n');
+            }
+            Bytes::from(b)
+        };
+        if path == "-" {
+            match std::mem::replace(stdin, Stdin::Streamed) {
+                Stdin::Kept(b) => {
+                    parts.push(BodyPart::Bytes(b.clone()));
+                    *stdin = Stdin::Kept(b);
+                }
+                Stdin::Streamed => {}
+                Stdin::Unread => {
+                    let reader: Pin<Box<dyn AsyncRead + Send>> = Box::pin(tokio::io::stdin());
+                    match start_reading(reader).await {
+                        Ok((prefix, None)) => {
+                            let b = strip(prefix);
+                            parts.push(BodyPart::Bytes(b.clone()));
+                            *stdin = Stdin::Kept(b);
+                        }
+                        Ok((prefix, Some(rest))) => {
+                            parts.push(BodyPart::Bytes(strip(prefix)));
+                            parts.push(BodyPart::Reader {
+                                reader: rest,
+                                strip_newlines,
+                                what: "stdin".into(),
+                            });
+                        }
+                        Err(_) => {
+                            warn(stderr, mute, &unreadable(path));
+                            *stdin = Stdin::Kept(Bytes::new());
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        let opened = match tokio::fs::File::open(path).await {
+            // A directory opens but cannot be read: curl warns about it as about a missing file.
+            Ok(f) => match f.metadata().await {
+                Ok(m) if m.is_dir() => None,
+                _ => Some(f),
+            },
+            Err(_) => None,
+        };
+        let started = match opened {
+            Some(f) => start_reading(Box::pin(f)).await.ok(),
+            None => None,
+        };
+        match started {
+            Some((prefix, None)) => parts.push(BodyPart::Bytes(strip(prefix))),
+            Some((prefix, Some(rest))) => {
+                parts.push(BodyPart::Bytes(strip(prefix)));
+                parts.push(BodyPart::Reader {
+                    reader: rest,
+                    strip_newlines,
+                    what: path.clone(),
+                });
+            }
+            None => warn(stderr, mute, &unreadable(path)),
+        }
+    }
+    RequestBody::new(parts)
+}
+
+fn unreadable(path: &str) -> String {
+    format!("Couldn't read data from file \"{path}\", this makes an empty POST.\n")
+}
+
+/// Read up to [`INLINE_DATA`] bytes; the reader comes back when there is more.
+async fn start_reading(
+    mut reader: Pin<Box<dyn AsyncRead + Send>>,
+) -> std::io::Result<(Vec<u8>, Option<Pin<Box<dyn AsyncRead + Send>>>)> {
+    let mut prefix = Vec::new();
+    let n = (&mut reader)
+        .take(INLINE_DATA as u64 + 1)
+        .read_to_end(&mut prefix)
+        .await?;
+    if n <= INLINE_DATA {
+        return Ok((prefix, None));
+    }
+    Ok((prefix, Some(reader)))
+}
+
+/// curl's warnings: `Warning: ` before each line, the text wrapped on a blank so that a line
+/// stays within 79 columns (tool_msgs.c); `-s` silences them.
+fn warn(stderr: &mut (dyn Write + Send), mute: bool, text: &str) {
+    const PREFIX: &str = "Warning: ";
+    const WIDTH: usize = 79 - PREFIX.len();
+    if mute {
+        return;
+    }
+    let mut rest = text.as_bytes();
+    while !rest.is_empty() {
+        let _ = stderr.write_all(PREFIX.as_bytes());
+        if rest.len() > WIDTH {
+            let mut cut = WIDTH - 1;
+            while cut > 0 && !matches!(rest[cut], b' ' | b'\t') {
+                cut -= 1;
+            }
+            if cut == 0 {
+                cut = WIDTH - 1;
+            }
+            let _ = stderr.write_all(&rest[..=cut]);
+            let _ = stderr.write_all(b"\n");
+            rest = &rest[cut + 1..];
+        } else {
+            let _ = stderr.write_all(rest);
+            rest = &[];
+        }
+    }
 }
 
 /// Run curl with `args` (the arguments after the program name). `env` looks up environment
@@ -363,14 +640,7 @@ pub async fn run(
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let opts = match parse(&args) {
-        Ok(Ok(o)) => o,
-        Ok(Err(ReadError(msg))) => {
-            let _ = writeln!(
-                stderr,
-                "curl: (26) Failed to open/read local data from {msg}"
-            );
-            return 26;
-        }
+        Ok(o) => o,
         Err(e) => {
             let _ = writeln!(stderr, "curl: {e}");
             let _ = writeln!(
@@ -380,10 +650,30 @@ pub async fn run(
             return 2;
         }
     };
+    // As curl: help or version, and nothing else.
+    if opts.help {
+        let _ = stdout.write_all(HELP.as_bytes());
+        let _ = stdout.flush();
+        return 0;
+    }
+    if opts.version {
+        let _ = writeln!(
+            stdout,
+            "frota-curl {} (the Star Wars demo ships' built-in curl)\nProtocols: http\nFeatures: AsynchDNS IPv6",
+            env!("CARGO_PKG_VERSION")
+        );
+        let _ = stdout.flush();
+        return 0;
+    }
     let resolver = Resolver::new(ResolverSettings::from_env(env));
+    let mut stdin = Stdin::Unread;
     let mut code = 0;
     for url in &opts.urls {
-        let c = one(&opts, url, env, &resolver, stdout, stderr).await;
+        let body = match &opts.data {
+            Some(d) => Some(prepare_body(d, &mut stdin, opts.silent, stderr).await),
+            None => None,
+        };
+        let c = one(&opts, url, env, &resolver, body, stdout, stderr).await;
         if c != 0 {
             code = c;
         }
@@ -397,6 +687,7 @@ async fn one(
     url: &str,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
     resolver: &Resolver,
+    body: Option<RequestBody>,
     stdout: &mut (dyn Write + Send),
     stderr: &mut (dyn Write + Send),
 ) -> i32 {
@@ -407,33 +698,31 @@ async fn one(
         }
         code
     };
-    let target = match HttpTarget::parse(url) {
-        Ok(t) => t,
-        Err(transport::UrlError::Scheme(s)) => {
-            return fail(
-                stderr,
-                1,
-                &format!("Protocol \"{s}\" not supported or disabled in libcurl"),
-            );
-        }
-        Err(_) => return fail(stderr, 3, "URL using bad/illegal format or missing URL"),
-    };
-    let proxy = match proxy::select(&target, o.proxy.as_deref(), o.noproxy.as_deref(), env) {
-        Ok(p) => p,
-        Err(_) => return fail(stderr, 5, "Couldn't resolve proxy name"),
-    };
-    let out = match build(o, target, proxy) {
+    let len = body.as_ref().map(|b| match b.known_len() {
+        Some(n) => BodyLen::Known(n),
+        None => BodyLen::Streamed,
+    });
+    let out = match target(o, url, env, len) {
         Ok(out) => out,
-        Err(msg) => return fail(stderr, 43, &msg),
+        Err(e) => return fail(stderr, e.code, &e.message),
     };
+    let body = body.unwrap_or_else(|| RequestBody::from(Bytes::new()));
 
+    // -m bounds everything from here, the upload included; --connect-timeout the resolving
+    // and connecting. The phase a deadline ends in picks curl's message.
     let start = Instant::now();
+    let total = o.max_time.map(|t| start + t);
+    let connecting = match (total, o.connect_timeout.map(|t| start + t)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let attempt = async {
         let peer = out.peer();
+        let addrs = transport::resolve(resolver, peer, connecting).await?;
         if o.verbose {
             let _ = writeln!(stderr, "*   Trying {}:{}...", peer.bare_host(), peer.port);
         }
-        let (stream, addr) = transport::connect(resolver, peer, o.connect_timeout).await?;
+        let (stream, addr) = transport::connect_to(addrs, peer, connecting).await?;
         if o.verbose {
             let _ = writeln!(
                 stderr,
@@ -444,19 +733,25 @@ async fn one(
             );
             let _ = stderr.write_all(&request_head(&out));
         }
-        let answer = transport::exchange(stream, &out).await?;
+        let exchange = transport::exchange_with(stream, &out, body, transport::HeadLimits::HYPER);
+        let answer = match total {
+            Some(t) => tokio::time::timeout_at(t, exchange)
+                .await
+                .unwrap_or(Err(TransportError::Timeout(t - start)))?,
+            None => exchange.await?,
+        };
         Ok::<_, TransportError>((answer, addr))
     };
-    let result = match o.max_time {
-        Some(t) => tokio::time::timeout(t, attempt)
-            .await
-            .unwrap_or(Err(TransportError::Timeout(t))),
-        None => attempt.await,
-    };
+    let result = attempt.await;
     let elapsed = start.elapsed();
     let (answer, addr) = match result {
         Ok(a) => a,
         Err(e) => {
+            if o.verbose {
+                if let TransportError::Malformed(detail) = &e {
+                    let _ = writeln!(stderr, "* {detail}");
+                }
+            }
             write_out(o, stdout, stderr, None, &out, elapsed, None);
             let msg = curl_message(&e, elapsed);
             return fail(stderr, e.curl_code(), &msg);
@@ -495,7 +790,10 @@ async fn one(
                     code = fail(
                         stderr,
                         23,
-                        &format!("Failure writing output to destination: {e}"),
+                        &format!(
+                            "Failure writing output to destination: {}",
+                            transport::io_message(&e)
+                        ),
                     );
                 }
             }
@@ -514,7 +812,12 @@ async fn one(
 
 /// The request as curl builds it: Host, User-Agent, Accept (and Proxy-Connection through a
 /// proxy), then `-H` headers, then Content-Length and Content-Type for `-d`.
-fn build(o: &Opts, target: HttpTarget, proxy: Option<HttpTarget>) -> Result<Outgoing, String> {
+fn build(
+    o: &Opts,
+    target: HttpTarget,
+    proxy: Option<HttpTarget>,
+    body: Option<BodyLen>,
+) -> Result<Outgoing, String> {
     let method = match (&o.method, o.head, &o.data) {
         (Some(m), _, _) => m.clone(),
         (None, true, _) => "HEAD".into(),
@@ -563,11 +866,15 @@ fn build(o: &Opts, target: HttpTarget, proxy: Option<HttpTarget>) -> Result<Outg
     let has = |list: &[(String, String)], name: &str| {
         list.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
     };
-    let body = Bytes::from(o.data.clone().unwrap_or_default());
     let mut tail = Vec::new();
-    if o.data.is_some() {
-        if !has(&custom, "content-length") {
-            tail.push(("Content-Length".to_string(), body.len().to_string()));
+    if let Some(len) = body {
+        let framed = has(&custom, "content-length") || has(&custom, "transfer-encoding");
+        match len {
+            _ if framed => {}
+            BodyLen::Known(n) => tail.push(("Content-Length".to_string(), n.to_string())),
+            BodyLen::Streamed => {
+                tail.push(("Transfer-Encoding".to_string(), "chunked".to_string()))
+            }
         }
         if !has(&custom, "content-type") {
             tail.push((
@@ -583,7 +890,8 @@ fn build(o: &Opts, target: HttpTarget, proxy: Option<HttpTarget>) -> Result<Outg
         target,
         proxy,
         headers,
-        body,
+        // The body goes to `exchange_with`, streamed.
+        body: Bytes::new(),
     })
 }
 
@@ -620,13 +928,18 @@ fn response_head(a: &Incoming) -> Vec<u8> {
     s
 }
 
+/// curl 7.88's message for the failure (lib/multi.c, connect.c, http.c, transfer.c).
 fn curl_message(e: &TransportError, elapsed: Duration) -> String {
     let ms = elapsed.as_millis();
     match e {
-        TransportError::Resolve(crate::resolve::ResolveError::NotFound { host, .. }) => {
-            format!("Could not resolve host: {host}")
+        TransportError::Resolve(
+            ResolveError::NotFound { host, .. } | ResolveError::NoAnswer { host, .. },
+        ) => format!("Could not resolve host: {host}"),
+        // An unreadable resolv.conf leaves glibc, and so curl, without an answer too.
+        TransportError::Resolve(ResolveError::Config { .. }) => "Could not resolve host".into(),
+        TransportError::ResolveTimeout { .. } => {
+            format!("Resolving timed out after {ms} milliseconds")
         }
-        TransportError::Resolve(other) => other.to_string(),
         TransportError::Connect { host, port, .. } => {
             format!(
                 "Failed to connect to {host} port {port} after {ms} ms: Couldn't connect to server"
@@ -642,6 +955,21 @@ fn curl_message(e: &TransportError, elapsed: Duration) -> String {
         TransportError::Recv(m) => format!("Recv failure: {m}"),
         TransportError::Send(m) => format!("Send failure: {m}"),
         TransportError::BadRequest(m) => m.clone(),
+        TransportError::BadStatus => "Unsupported response code in HTTP response".into(),
+        TransportError::Malformed(_) => "Weird server reply".into(),
+        TransportError::BadBody(_) => {
+            "Illegal or missing hexadecimal sequence in chunked-encoding".into()
+        }
+        TransportError::HeadTooLarge => "Too large response headers".into(),
+        TransportError::IncompleteBody { remaining: Some(n) } => {
+            format!("transfer closed with {n} bytes remaining to read")
+        }
+        TransportError::IncompleteBody { remaining: None } => {
+            "transfer closed with outstanding read data remaining".into()
+        }
+        TransportError::ReadBody(_) => {
+            "Failed to open/read local data from file/application".into()
+        }
     }
 }
 
@@ -712,7 +1040,7 @@ mod tests {
 
     fn p(args: &[&str]) -> Result<Opts, UsageError> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        parse(&args).map(|r| r.map_err(|e| e.0).unwrap())
+        parse(&args)
     }
 
     #[test]
@@ -731,10 +1059,24 @@ mod tests {
         assert!(o.silent && o.show_error);
         assert_eq!(o.method.as_deref(), Some("PUT"));
         assert_eq!(o.headers, ["X-Has-Force: True"]);
-        let o = p(&["-d", "a=1", "--data-raw", "@b", "-m1", "u"]).unwrap();
-        assert_eq!(o.data.as_deref(), Some(&b"a=1&@b"[..]));
+        let o = p(&["-d", "a=1", "--data-raw", "@b", "-d@c", "-m1", "u"]).unwrap();
+        assert_eq!(
+            o.data.unwrap(),
+            [
+                DataArg::Text(b"a=1".to_vec()),
+                DataArg::Text(b"@b".to_vec()),
+                DataArg::File {
+                    path: "c".into(),
+                    strip_newlines: true
+                }
+            ]
+        );
         assert_eq!(o.max_time, Some(Duration::from_secs(1)));
         assert_eq!(p(&["-m", "0", "u"]).unwrap().max_time, None);
+        assert!(p(&["--help"]).unwrap().help);
+        // -h takes a category word, not the URL after an option.
+        assert!(p(&["-h", "all"]).unwrap().urls.is_empty());
+        assert!(p(&["-V"]).unwrap().version);
     }
 
     #[test]
@@ -749,6 +1091,50 @@ mod tests {
             p(&["-m", "x", "u"]),
             Err(UsageError::BadNumber("-m".into()))
         );
+        // Too large for a Duration is not a number curl takes either.
+        assert_eq!(
+            p(&["-m", "1e300", "u"]),
+            Err(UsageError::BadNumber("-m".into()))
+        );
         assert_eq!(p(&["-s"]), Err(UsageError::NoUrl));
+    }
+
+    #[test]
+    fn plans_without_io() {
+        let args: Vec<String> = [
+            "-d",
+            "@/dev/zero",
+            "-d",
+            "x",
+            "127.0.0.1:1/p",
+            "127.0.0.1:99999",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let plan = plan(&args).unwrap();
+        let head = String::from_utf8(plan[0].clone().unwrap()).unwrap();
+        assert!(head.starts_with("> POST /p HTTP/1.1\r\n"), "{head}");
+        assert!(head.contains("> Transfer-Encoding: chunked\r\n"), "{head}");
+        assert_eq!(
+            plan[1],
+            Err(CurlError::new(
+                3,
+                "URL using bad/illegal format or missing URL"
+            ))
+        );
+    }
+
+    #[test]
+    fn warnings_wrap_like_curls() {
+        let mut err = Vec::new();
+        warn(&mut err, false, &unreadable("/nonexistent"));
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            "Warning: Couldn't read data from file \"/nonexistent\", this makes an empty \nWarning: POST.\n"
+        );
+        let mut err = Vec::new();
+        warn(&mut err, true, "x\n");
+        assert!(err.is_empty());
     }
 }

@@ -198,6 +198,7 @@ fn account(
         status = reply.status,
         latency_ms = reply.latency.as_secs_f64() * 1000.0,
         error = reply.error.as_deref(),
+        failure = reply.failure.map(|f| f.name()),
         "request"
     );
 }

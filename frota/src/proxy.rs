@@ -4,6 +4,16 @@
 
 use crate::transport::{HttpTarget, UrlError};
 
+/// The chosen proxy's URL is not one.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{proxy}: {source}")]
+pub struct ProxyError {
+    /// The value as given (`-x`, `--proxy` or the environment), for curl's message.
+    pub proxy: String,
+    #[source]
+    pub source: UrlError,
+}
+
 /// The proxy for `target`: `explicit` (a `--proxy`/`-x` value; empty means none) wins over the
 /// environment; `noproxy` (curl's `--noproxy`) wins over `no_proxy`.
 pub fn select(
@@ -11,7 +21,7 @@ pub fn select(
     explicit: Option<&str>,
     noproxy: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<HttpTarget>, UrlError> {
+) -> Result<Option<HttpTarget>, ProxyError> {
     let exclusions = noproxy
         .map(str::to_string)
         .or_else(|| env("no_proxy"))
@@ -28,7 +38,9 @@ pub fn select(
             .or_else(|| env("ALL_PROXY")),
     };
     match chosen.filter(|p| !p.trim().is_empty()) {
-        Some(p) => parse_proxy(&p).map(Some),
+        Some(p) => parse_proxy(&p)
+            .map(Some)
+            .map_err(|source| ProxyError { proxy: p, source }),
         None => Ok(None),
     }
 }

@@ -8,7 +8,7 @@ mod util;
 use std::time::Duration;
 
 use frota::resolve::ResolverSettings;
-use frota::{Client, ClientConfig, Identity, Outcome, RequestKind};
+use frota::{Client, ClientConfig, Failure, Identity, Outcome, RequestKind};
 
 fn config(target: String) -> ClientConfig {
     let mut c = ClientConfig::new(Identity::caca_tie().named("caca-tie-test"));
@@ -108,4 +108,49 @@ async fn through_a_proxy_in_absolute_form() {
         ),
         "{req}"
     );
+}
+
+/// The ships cut an answer's head at the outcome model's 64 KiB (within one 8 KiB read), not at
+/// hyper's 400 KiB, and name malformed answers: `error` with failure `malformed` or
+/// `head_too_large`, no longer `reset`.
+#[tokio::test]
+async fn malformed_and_oversized_answers_are_named_errors() {
+    let head = |filler: usize| -> &'static [u8] {
+        let mut r = b"HTTP/1.1 200 OK\r\nx-big: ".to_vec();
+        r.extend(std::iter::repeat_n(b'a', filler));
+        r.extend_from_slice(b"\r\ncontent-length: 12\r\n\r\nShip landed\n");
+        Box::leak(r.into_boxed_slice())
+    };
+    let limit = frota::outcome::MAX_HEAD_BYTES;
+    let cases: [(&'static [u8], Outcome, Option<Failure>); 5] = [
+        (head(limit - 9 * 1024), Outcome::Landed, None),
+        (
+            head(limit + 9 * 1024),
+            Outcome::Error,
+            Some(Failure::HeadTooLarge),
+        ),
+        (
+            b"HTTP/1.1 2000 X\r\n\r\n",
+            Outcome::Error,
+            Some(Failure::Malformed),
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+            Outcome::Error,
+            Some(Failure::Malformed),
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc",
+            Outcome::Reset,
+            Some(Failure::Reset),
+        ),
+    ];
+    for (answer, outcome, failure) in cases {
+        let (addr, _) = util::canned(answer).await;
+        let r = Client::new(config(format!("http://{addr}")))
+            .unwrap()
+            .send(RequestKind::Land)
+            .await;
+        assert_eq!((r.outcome, r.failure), (outcome, failure), "{r:?}");
+    }
 }
