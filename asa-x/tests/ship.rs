@@ -48,4 +48,23 @@ async fn help_names_the_ship() {
     for sub in ["land", "exhaust", "info", "patrol", "curl"] {
         assert!(help.contains(sub), "{sub} missing from {help}");
     }
+    // The exit codes of a one-shot request, one line each.
+    for line in [
+        "  0  landed",
+        "  3  denied",
+        "  4  dropped",
+        "  5  exploded",
+        "  6  refused",
+        "  7  reset",
+        "  8  http_<code>",
+        "  9  error",
+    ] {
+        assert!(help.contains(line), "{line:?} missing from {help}");
+    }
+    let o = Command::new(BIN)
+        .args(["land", "--help"])
+        .output()
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("  4  dropped"));
 }

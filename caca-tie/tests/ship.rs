@@ -293,3 +293,104 @@ async fn patrol_outlives_a_death_star_restart() {
     );
     ds.stop().await;
 }
+
+/// Starts a patrol with `args`, reads its log until `patrol started`, stops it with SIGTERM and
+/// returns the `admin listening` and `patrol started` lines.
+async fn patrol_start_lines(args: &[&str]) -> (serde_json::Value, serde_json::Value) {
+    let mut child = ship(args).stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    read_until(&mut lines, &mut seen, |s| {
+        s.iter().any(|v| v["message"] == "patrol started")
+    })
+    .await;
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().await.unwrap().code(), Some(0));
+    let find = |m: &str| seen.iter().find(|v| v["message"] == m).unwrap().clone();
+    (find("admin listening"), find("patrol started"))
+}
+
+/// The flags of a ship are global: before the word `patrol`, after it, or without it, they
+/// apply. (They used to be ignored before `patrol`: the admin port bound 0.0.0.0:9090 and the
+/// rate stayed 1.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patrol_flags_apply_before_and_after_the_subcommand() {
+    let mut ds = util::death_star().await;
+    let t = ds.url();
+    let flags = [
+        "--target",
+        &t,
+        "--admin-host",
+        "127.0.0.1",
+        "--admin-port",
+        "0",
+        "--rate",
+        "7",
+        "--mix",
+        "info=2",
+        "--timeout",
+        "1500ms",
+    ];
+    let before: Vec<&str> = flags.iter().copied().chain(["patrol"]).collect();
+    let after: Vec<&str> = ["patrol"].into_iter().chain(flags).collect();
+    let split: Vec<&str> = flags[..6]
+        .iter()
+        .copied()
+        .chain(["patrol"])
+        .chain(flags[6..].iter().copied())
+        .collect();
+    for args in [&before[..], &after[..], &split[..], &flags[..]] {
+        let (admin, started) = patrol_start_lines(args).await;
+        let addr: std::net::SocketAddr = admin["addr"].as_str().unwrap().parse().unwrap();
+        assert!(
+            addr.ip().is_loopback() && addr.port() != 9090,
+            "{args:?}: {admin}"
+        );
+        assert_eq!(started["rate"], 7.0, "{args:?}: {started}");
+        assert_eq!(started["mix"], "info=2", "{args:?}: {started}");
+        assert_eq!(started["timeout_ms"], 1500, "{args:?}: {started}");
+        assert_eq!(
+            started["target"],
+            format!("{t}/v1/request-landing"),
+            "{args:?}: {started}"
+        );
+    }
+    ds.stop().await;
+}
+
+/// Flags that would be ignored are refused: patrol flags on a one-shot request, ship flags
+/// before `curl` (clap would take curl's own first option for a ship flag there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_that_would_be_ignored_are_refused() {
+    // A loopback target and no nameserver: where the fault is present the request goes out,
+    // and it must not leave loopback.
+    let target = format!("http://{}", util::closed_port().await);
+    let no_dns = |mut c: Command| {
+        c.env("FROTA_RESOLV_CONF", "/nonexistent/resolv.conf")
+            .env("FROTA_HOSTS", "/nonexistent/hosts");
+        c
+    };
+    for args in [
+        &["--rate", "2", "land", "--target", &target][..],
+        &["land", "--admin-port", "1", "--target", &target][..],
+        &["--target", &target, "exhaust", "--no-admin"][..],
+    ] {
+        let o = no_dns(ship(args)).output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("only applies to patrol"), "{stderr}");
+    }
+    let closed = &target["http://".len()..];
+    let args = ["--timeout", "1s", "curl", "--proxy", closed, closed];
+    let o = no_dns(ship(&args)).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("put `curl` first"), "{stderr}");
+    // From the environment (a Deployment's PATROL_RATE) they are fine for a one-shot request.
+    let mut c = no_dns(ship(&["land", "--target", &target]));
+    c.env("PATROL_RATE", "3");
+    assert_eq!(c.output().await.unwrap().status.code(), Some(6));
+}

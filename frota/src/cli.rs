@@ -40,9 +40,36 @@ pub mod exit {
     pub const RESET: i32 = 7;
     /// `http_<code>`: any other HTTP status.
     pub const HTTP: i32 = 8;
-    /// `error`: name resolution or any other failure.
+    /// `error`: name resolution, a malformed answer, or any other failure.
     pub const ERROR: i32 = 9;
 }
+
+/// The exit codes as `--help` lists them (the same table as the README's).
+const EXIT_HELP: &str = "\
+Exit status of land, exhaust and info:
+  0  landed: any 2xx answer (landed, the info text)
+  1  the ship itself failed: bad --target or proxy URL, cannot bind the admin port
+  2  command-line mistake
+  3  denied: 403 with body `Access denied` (Cilium's L7 proxy)
+  4  dropped: no answer within --timeout (what an L3/L4 policy drop looks like)
+  5  exploded: 503 whose body starts with `Panic: deathstar exploded`
+  6  refused: connection refused
+  7  reset: the connection was reset or closed before a whole answer
+  8  http_<code>: any other HTTP status
+  9  error: name resolution, a malformed or oversized answer, anything else
+patrol exits 0 after SIGTERM or SIGINT, 1 when it cannot start.
+`curl` exits with curl's own codes (see `curl --help`).";
+
+/// The ids of [`PatrolArgs`]' flags: on the command line they only make sense for `patrol`.
+const PATROL_FLAGS: [&str; 7] = [
+    "rate",
+    "mix",
+    "jitter",
+    "report_every",
+    "admin_port",
+    "admin_host",
+    "no_admin",
+];
 
 /// The exit code for an outcome of `land`, `exhaust` or `info`.
 pub fn exit_code(outcome: Outcome) -> i32 {
@@ -62,7 +89,8 @@ pub fn exit_code(outcome: Outcome) -> i32 {
 struct Cli {
     #[command(flatten)]
     common: Common,
-    /// Patrol flags work without the `patrol` word, as a container's args give them.
+    /// Global, so that they apply before or after the word `patrol`, or without it, as a
+    /// container's args give them.
     #[command(flatten)]
     patrol: PatrolArgs,
     #[command(subcommand)]
@@ -99,13 +127,16 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// One landing request (POST /v1/request-landing); prints the body.
+    #[command(after_help = EXIT_HELP)]
     Land,
     /// One request to the exhaust port (PUT /v1/exhaust-port); prints the body.
+    #[command(after_help = EXIT_HELP)]
     Exhaust,
     /// One info request (GET /v1); prints the body.
+    #[command(after_help = EXIT_HELP)]
     Info,
     /// Request forever at --rate, with metrics on the admin port (the default).
-    Patrol(PatrolArgs),
+    Patrol,
     /// A curl-compatible front end: `<ship> curl -s -XPOST host/v1/request-landing`.
     Curl {
         /// curl's arguments.
@@ -114,28 +145,30 @@ enum Command {
     },
 }
 
+/// The patrol's flags; [`PATROL_FLAGS`] names them for the check that refuses them elsewhere.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Patrol options")]
 struct PatrolArgs {
     /// Requests per second (may be below 1, e.g. 0.2).
-    #[arg(long, env = "PATROL_RATE", default_value_t = 1.0)]
+    #[arg(long, env = "PATROL_RATE", default_value_t = 1.0, global = true)]
     rate: f64,
     /// Weighted request kinds, e.g. `land=8,info=1,exhaust=1`.
-    #[arg(long, env = "PATROL_MIX", default_value = "land")]
+    #[arg(long, env = "PATROL_MIX", default_value = "land", global = true)]
     mix: Mix,
     /// How much each gap between requests varies, as a fraction of the mean gap (0 to 1).
-    #[arg(long, env = "PATROL_JITTER", default_value_t = 0.2)]
+    #[arg(long, env = "PATROL_JITTER", default_value_t = 0.2, global = true)]
     jitter: f64,
     /// A one-line summary of the counts per outcome this often.
-    #[arg(long, env = "PATROL_REPORT_EVERY", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "PATROL_REPORT_EVERY", default_value = "10s", value_parser = parse_duration, global = true)]
     report_every: Duration,
     /// Port of /healthz, /readyz and /metrics (0 picks a free one; the log says which).
-    #[arg(long, env = "ADMIN_PORT", default_value_t = 9090)]
+    #[arg(long, env = "ADMIN_PORT", default_value_t = 9090, global = true)]
     admin_port: u16,
     /// Address the admin port binds to.
-    #[arg(long, env = "ADMIN_HOST", default_value = "0.0.0.0")]
+    #[arg(long, env = "ADMIN_HOST", default_value = "0.0.0.0", global = true)]
     admin_host: IpAddr,
     /// No admin listener at all.
-    #[arg(long, env = "NO_ADMIN")]
+    #[arg(long, env = "NO_ADMIN", global = true)]
     no_admin: bool,
 }
 
@@ -176,9 +209,7 @@ pub fn main(identity: Identity, args: Vec<OsString>) -> i32 {
         }
     };
     if let Some(curl_args) = curl_args {
-        let mut out = std::io::stdout();
-        let mut err = std::io::stderr();
-        return runtime.block_on(crate::curl::run(curl_args, &env, &mut out, &mut err));
+        return curl_main(runtime, curl_args, &env);
     }
 
     let command = Cli::command()
@@ -187,11 +218,9 @@ pub fn main(identity: Identity, args: Vec<OsString>) -> i32 {
             "The {} ship (org={}) of the Star Wars demo: patrols the Death Star, or sends one request",
             identity.class, identity.org
         ))
+        .after_help(EXIT_HELP)
         .version(env!("CARGO_PKG_VERSION"));
-    let cli = match command
-        .try_get_matches_from(&args)
-        .and_then(|m| Cli::from_arg_matches(&m))
-    {
+    let cli = match parse(command, &args) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -217,21 +246,76 @@ pub fn main(identity: Identity, args: Vec<OsString>) -> i32 {
             return exit::FAILURE;
         }
     };
-    let command = cli.command.unwrap_or(Command::Patrol(cli.patrol));
-    match command {
+    match cli.command.unwrap_or(Command::Patrol) {
         Command::Land => runtime.block_on(once(client, RequestKind::Land)),
         Command::Exhaust => runtime.block_on(once(client, RequestKind::Exhaust)),
         Command::Info => runtime.block_on(once(client, RequestKind::Info)),
-        Command::Curl { args } => {
-            let mut out = std::io::stdout();
-            let mut err = std::io::stderr();
-            runtime.block_on(crate::curl::run(args, &env, &mut out, &mut err))
-        }
-        Command::Patrol(p) => {
+        // `parse` only lets `curl` through here without ship flags, as if it came first.
+        Command::Curl { args } => curl_main(runtime, args, &env),
+        Command::Patrol => {
             init_logs(cli.common.log_format);
-            runtime.block_on(run_patrol(client, p))
+            runtime.block_on(run_patrol(client, cli.patrol))
         }
     }
+}
+
+/// Parse and validate the ship command line. Ship and patrol flags are clap globals, so each
+/// one is parsed once whatever its position; what clap cannot express is checked here: patrol
+/// flags typed for a one-shot request, and ship flags before `curl`, would otherwise be silently
+/// ignored.
+fn parse(mut command: clap::Command, args: &[OsString]) -> Result<Cli, clap::Error> {
+    let matches = command.try_get_matches_from_mut(args)?;
+    let typed = |id: &str| {
+        matches.try_get_raw(id).is_ok_and(|v| v.is_some())
+            && matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+    };
+    let flag = |id: &str| {
+        command
+            .get_arguments()
+            .find(|a| a.get_id() == id)
+            .and_then(|a| a.get_long())
+            .map_or_else(|| id.to_string(), |l| format!("--{l}"))
+    };
+    match matches.subcommand_name() {
+        Some(sub @ ("land" | "exhaust" | "info")) => {
+            if let Some(id) = PATROL_FLAGS.into_iter().find(|id| typed(id)) {
+                return Err(command.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("{} only applies to patrol, not to {sub}", flag(id)),
+                ));
+            }
+        }
+        Some("curl") => {
+            let ids: Vec<String> = matches.ids().map(|i| i.as_str().to_string()).collect();
+            if let Some(id) = ids.iter().find(|id| typed(id)) {
+                // clap would also take curl's own first option (`--proxy`, `--help`) as a ship
+                // flag here; only `<ship> curl ...` hands curl its arguments untouched.
+                return Err(command.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "{} does not apply to the curl front end: put `curl` first and use curl's own options (-x for a proxy, -m for a time limit)",
+                        flag(id)
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    Cli::from_arg_matches(&matches)
+}
+
+fn curl_main(
+    runtime: tokio::runtime::Runtime,
+    args: Vec<OsString>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> i32 {
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    let code = runtime.block_on(crate::curl::run(args, env, &mut out, &mut err));
+    // A `-d @-` read cut short by -m may still block on stdin in tokio's blocking pool; the
+    // process must exit anyway, as curl does.
+    runtime.shutdown_background();
+    code
 }
 
 fn client_config(
@@ -267,7 +351,13 @@ async fn once(config: ClientConfig, kind: RequestKind) -> i32 {
     let _ = out.flush();
     if reply.outcome != Outcome::Landed {
         match (&reply.error, reply.status) {
-            (Some(e), _) => eprintln!("{class}: {kind}: {}: {e}", reply.outcome),
+            // The failure kind tells an `error` apart: dns, malformed, head_too_large, ...
+            (Some(e), _) => match reply.failure {
+                Some(f) if reply.outcome == Outcome::Error => {
+                    eprintln!("{class}: {kind}: {} ({f}): {e}", reply.outcome)
+                }
+                _ => eprintln!("{class}: {kind}: {}: {e}", reply.outcome),
+            },
             (None, Some(s)) => eprintln!("{class}: {kind}: {} (HTTP {s})", reply.outcome),
             (None, None) => eprintln!("{class}: {kind}: {}", reply.outcome),
         }
@@ -288,8 +378,11 @@ fn init_logs(format: LogFormat) {
         .with_writer(std::io::stdout);
     // A second initialisation (tests calling main twice) keeps the first subscriber.
     let _ = if json {
+        // Without tracing's own `target` (the module path), which would collide with the
+        // patrol's `target` field (the Death Star URL) as a duplicate JSON key.
         builder
             .json()
+            .with_target(false)
             .flatten_event(true)
             .with_current_span(false)
             .try_init()
@@ -299,6 +392,7 @@ fn init_logs(format: LogFormat) {
 }
 
 async fn run_patrol(client: ClientConfig, p: PatrolArgs) -> i32 {
+    let shutdown = shutdown_signal();
     let class = client.identity.class.clone();
     let registry = prometheus::Registry::new();
     #[cfg(target_os = "linux")]
@@ -346,7 +440,7 @@ async fn run_patrol(client: ClientConfig, p: PatrolArgs) -> i32 {
         jitter: p.jitter,
         report_every: Some(p.report_every),
     };
-    let result = patrol::run(config, Some(metrics), shutdown_signal()).await;
+    let result = patrol::run(config, Some(metrics), shutdown).await;
     let _ = stop_admin.send(());
     if let Some(a) = admin {
         let _ = a.await;
@@ -360,25 +454,33 @@ async fn run_patrol(client: ClientConfig, p: PatrolArgs) -> i32 {
     }
 }
 
-/// SIGTERM (Kubernetes) or SIGINT (Ctrl+C).
-async fn shutdown_signal() {
+/// SIGTERM (Kubernetes) or SIGINT (Ctrl+C). The handlers are installed by this call, not on the
+/// future's first poll, so that a signal that comes before the patrol's first tick (a pod
+/// deleted as it starts) still ends it cleanly instead of killing it. Call it on the runtime.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
