@@ -115,7 +115,10 @@ fuzz_target!(|input: &[u8]| {
             let status = first_status(&out);
             assert!(STATUSES.contains(&status), "unexpected status {status}");
         }
-        if INPUTS.fetch_add(1, Ordering::Relaxed) % LIVENESS_EVERY == 0 {
+        if INPUTS
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(LIVENESS_EVERY)
+        {
             let landed = exchange(&harness.connector, LANDING).await;
             assert_eq!(
                 first_status(&landed),
