@@ -392,7 +392,7 @@ fn init_logs(format: LogFormat) {
 }
 
 async fn run_patrol(client: ClientConfig, p: PatrolArgs) -> i32 {
-    let shutdown = shutdown_signal();
+    let shutdown = crate::signal::terminated();
     let class = client.identity.class.clone();
     let registry = prometheus::Registry::new();
     #[cfg(target_os = "linux")]
@@ -450,37 +450,6 @@ async fn run_patrol(client: ClientConfig, p: PatrolArgs) -> i32 {
         Err(e) => {
             eprintln!("{class}: patrol: {e}");
             exit::FAILURE
-        }
-    }
-}
-
-/// SIGTERM (Kubernetes) or SIGINT (Ctrl+C). The handlers are installed by this call, not on the
-/// future's first poll, so that a signal that comes before the patrol's first tick (a pod
-/// deleted as it starts) still ends it cleanly instead of killing it. Call it on the runtime.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let term = signal(SignalKind::terminate());
-        let int = signal(SignalKind::interrupt());
-        async move {
-            match (term, int) {
-                (Ok(mut term), Ok(mut int)) => {
-                    tokio::select! {
-                        _ = term.recv() => {}
-                        _ = int.recv() => {}
-                    }
-                }
-                _ => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        async {
-            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }

@@ -106,30 +106,7 @@ fn execute(args: &Args, plan: &loadtest::Plan) -> anyhow::Result<Report> {
 
 /// Ctrl-C or SIGTERM (a Job's pod being stopped): end the run early but still report.
 async fn interrupted() {
-    // A signal that cannot be watched must never end the run: it then waits forever.
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                if term.recv().await.is_none() {
-                    std::future::pending::<()>().await;
-                }
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+    frota::signal::terminated().await;
     eprintln!("loadtest: interrupted: finishing the requests in flight");
 }
 
