@@ -1,3 +1,7 @@
 //! Hubble for the galaxy: its wire types ([`proto`]).
 
+pub mod filter;
+pub mod json;
+pub mod printer;
 pub mod proto;
+pub mod request;
