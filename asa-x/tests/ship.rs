@@ -2,16 +2,14 @@
 //! line (which `caca-tie`'s tests cover in depth).
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../frota/tests/util/mod.rs"]
-mod util;
-
+use testkit::{consts, servers};
 use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_asa-x");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lands_as_the_rebel_x_wing() {
-    let mut ds = util::death_star().await;
+    let mut ds = servers::death_star().await;
     let o = Command::new(BIN)
         .args(["land", "--target", &ds.url()])
         .env_clear()
@@ -22,7 +20,7 @@ async fn lands_as_the_rebel_x_wing() {
     assert_eq!(o.stdout, b"Ship landed\n");
     ds.stop().await;
 
-    let (envoy, seen) = util::canned(util::ENVOY_403).await;
+    let (envoy, seen) = servers::canned(consts::ENVOY_403).await;
     let o = Command::new(BIN)
         .args(["exhaust", "--name", "asa-x-1"])
         .env_clear()

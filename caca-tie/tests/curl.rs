@@ -5,13 +5,13 @@
 //! `--help`. Comparisons with Debian's curl print `SKIPPED` and still check ours without it.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../frota/tests/util/mod.rs"]
 mod util;
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use testkit::{consts, servers};
 use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_caca-tie");
@@ -114,12 +114,12 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_failure_exits_and_says_what_debian_curl_does() {
-    let closed = util::closed_port().await;
-    let silent = util::silent().await;
-    let hangs_up = util::hangs_up().await;
+    let closed = servers::closed_port().await;
+    let silent = servers::silent().await;
+    let hangs_up = servers::hangs_up().await;
     let resets = util::resets().await;
-    let (bad_status, _) = util::canned(b"HTTP/1.1 2000 X\r\n\r\n").await;
-    let (partial, _) = util::canned(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc").await;
+    let (bad_status, _) = servers::canned(consts::BAD_STATUS).await;
+    let (partial, _) = servers::canned(consts::BODY_CUT_SHORT).await;
     // Ours resolves `nope` with no nameserver at all; Debian's curl in a network namespace of
     // its own, where glibc's queries cannot go anywhere.
     let dir = tempfile::tempdir().unwrap();
@@ -251,7 +251,7 @@ async fn a_port_above_65535_is_refused() {
         o.stderr
     );
     // The edges curl accepts: 65535, leading zeros, an empty port (80).
-    let closed = util::closed_port().await;
+    let closed = servers::closed_port().await;
     let padded = format!("http://127.0.0.1:00{}/", closed.port());
     let o = ours(&["-sS", &padded], &[]).await;
     assert_eq!(o.code, 7, "{}", o.stderr);
@@ -415,7 +415,7 @@ async fn an_endless_data_file_is_streamed_and_max_time_stops_it() {
 /// a file that cannot be read is curl's warning and an empty POST (not an exit).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_data_files_keep_curls_content_length_and_warning() {
-    let (server, seen) = util::canned(util::LANDED_200).await;
+    let (server, seen) = servers::canned(consts::LANDED_200).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "body", "a=1\r\nb=2\n");
     let url = format!("http://{server}/v1/request-landing");

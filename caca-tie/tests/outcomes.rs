@@ -6,11 +6,9 @@
 //! loadtest`, or the whole workspace); without it that half prints SKIPPED.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../frota/tests/util/mod.rs"]
-mod util;
-
 use std::path::PathBuf;
 
+use testkit::{consts, servers};
 use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_caca-tie");
@@ -79,17 +77,14 @@ async fn a_malformed_or_oversized_answer_is_the_same_error_in_a_ship_and_in_load
     // own 400 KiB: the ships apply the shared limit, not their HTTP library's. (loadtest
     // checks its limit only while a head is incomplete, so its cut lies somewhere between
     // 64 and 128 KiB; 200 KiB is over it however the reads fall.)
-    let mut oversized = b"HTTP/1.1 200 OK\r\nx-big: ".to_vec();
-    oversized.extend(std::iter::repeat_n(b'a', 200 * 1024));
-    oversized.extend_from_slice(b"\r\ncontent-length: 12\r\n\r\nShip landed\n");
-    let oversized: &'static [u8] = Box::leak(oversized.into_boxed_slice());
+    let oversized = consts::landed_with_big_header(200 * 1024);
     let cases: [(&'static [u8], &str); 3] = [
-        (b"HTTP/1.1 2000 X\r\n\r\n", "malformed"),
+        (consts::BAD_STATUS, "malformed"),
         (b"hello there\r\n\r\n", "malformed"),
         (oversized, "head_too_large"),
     ];
     for (answer, kind) in cases {
-        let (addr, _) = util::canned(answer).await;
+        let (addr, _) = servers::canned(answer).await;
         let url = format!("http://{addr}");
         let (code, named) = ship(&url).await;
         assert_eq!(
@@ -104,7 +99,7 @@ async fn a_malformed_or_oversized_answer_is_the_same_error_in_a_ship_and_in_load
         }
     }
     // The line between `reset` and `error`: a body cut short is `reset` in both.
-    let (addr, _) = util::canned(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc").await;
+    let (addr, _) = servers::canned(consts::BODY_CUT_SHORT).await;
     let url = format!("http://{addr}");
     assert_eq!(ship(&url).await, (7, "reset".to_string()));
     if let Some(lt) = loadtest() {

@@ -3,12 +3,13 @@
 //! curl front end both as `caca-tie curl` and under the name `curl`.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../frota/tests/util/mod.rs"]
 mod util;
 
 use std::process::Stdio;
 use std::time::Duration;
 
+use testkit::metrics::sum_metric;
+use testkit::{consts, servers};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -41,7 +42,7 @@ async fn run(args: &[&str]) -> Out {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_shot_requests_print_the_body_and_exit_by_outcome() {
-    let mut ds = util::death_star().await;
+    let mut ds = servers::death_star().await;
     let t = ds.url();
     let o = run(&["land", "--target", &t]).await;
     assert_eq!(
@@ -58,11 +59,11 @@ async fn one_shot_requests_print_the_body_and_exit_by_outcome() {
     assert!(o.stdout.starts_with(b"{\n\t\"name\": \"Death Star\","));
     ds.stop().await;
 
-    let (envoy, _) = util::canned(util::ENVOY_403).await;
+    let (envoy, _) = servers::canned(consts::ENVOY_403).await;
     let o = run(&["exhaust", "--target", &format!("http://{envoy}")]).await;
     assert_eq!((o.code, &o.stdout[..]), (3, &b"Access denied\r\n"[..]));
     assert!(o.stderr.contains("denied"), "{}", o.stderr);
-    let silent = util::silent().await;
+    let silent = servers::silent().await;
     let o = run(&[
         "land",
         "--timeout",
@@ -73,7 +74,7 @@ async fn one_shot_requests_print_the_body_and_exit_by_outcome() {
     .await;
     assert_eq!(o.code, 4, "{}", o.stderr);
     assert!(o.stderr.contains("dropped"), "{}", o.stderr);
-    let closed = util::closed_port().await;
+    let closed = servers::closed_port().await;
     let mut c = ship(&["land"]);
     c.env("DEATH_STAR_URL", format!("http://{closed}"));
     let o = c.output().await.unwrap();
@@ -84,7 +85,7 @@ async fn one_shot_requests_print_the_body_and_exit_by_outcome() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patrol_accounts_every_request_and_stops_on_sigterm() {
-    let mut ds = util::death_star().await;
+    let mut ds = servers::death_star().await;
     let mut child = ship(&[
         "patrol",
         "--target",
@@ -135,7 +136,7 @@ async fn patrol_accounts_every_request_and_stops_on_sigterm() {
             .starts_with("HTTP/1.0 200")
     );
     let metrics = util::get_raw(admin, "/metrics").await;
-    let scraped = util::sum_metric(&metrics, "ship_requests_total", "");
+    let scraped = sum_metric(&metrics, "ship_requests_total", "");
     assert!(metrics.contains("ship=\"caca-tie-test\""), "{metrics}");
 
     let kill = std::process::Command::new("kill")
@@ -182,7 +183,7 @@ async fn patrol_accounts_every_request_and_stops_on_sigterm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_front_end_by_subcommand_and_by_name() {
-    let mut ds = util::death_star().await;
+    let mut ds = servers::death_star().await;
     let url = format!("{}/v1/request-landing", ds.addr);
     let o = run(&["curl", "-s", "-XPOST", &url]).await;
     assert_eq!(
@@ -204,7 +205,7 @@ async fn curl_front_end_by_subcommand_and_by_name() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(o.stdout, b"Ship landed\n200");
     let o = Command::new(&link)
-        .args(["-s", "-m", "1", &util::silent().await.to_string()])
+        .args(["-s", "-m", "1", &servers::silent().await.to_string()])
         .env_clear()
         .output()
         .await
@@ -238,7 +239,7 @@ fn outcomes(seen: &[serde_json::Value], names: &[&str]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patrol_outlives_a_death_star_restart() {
-    let mut ds = util::death_star().await;
+    let mut ds = servers::death_star().await;
     let addr = ds.addr;
     let mut child = ship(&[
         "--target",
@@ -267,7 +268,7 @@ async fn patrol_outlives_a_death_star_restart() {
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     };
-    let mut ds = util::death_star_on(listener).await;
+    let mut ds = servers::death_star_on(listener).await;
     read_until(&mut lines, &mut seen, |s| {
         outcomes(s, &["landed"]) >= landed_before + 3
     })
@@ -318,7 +319,7 @@ async fn patrol_start_lines(args: &[&str]) -> (serde_json::Value, serde_json::Va
 /// rate stayed 1.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patrol_flags_apply_before_and_after_the_subcommand() {
-    let mut ds = util::death_star().await;
+    let mut ds = servers::death_star().await;
     let t = ds.url();
     let flags = [
         "--target",
@@ -367,7 +368,7 @@ async fn patrol_flags_apply_before_and_after_the_subcommand() {
 async fn flags_that_would_be_ignored_are_refused() {
     // A loopback target and no nameserver: where the fault is present the request goes out,
     // and it must not leave loopback.
-    let target = format!("http://{}", util::closed_port().await);
+    let target = format!("http://{}", servers::closed_port().await);
     let no_dns = |mut c: Command| {
         c.env("FROTA_RESOLV_CONF", "/nonexistent/resolv.conf")
             .env("FROTA_HOSTS", "/nonexistent/hosts");

@@ -3,12 +3,11 @@
 //! and through an HTTP proxy.
 #![allow(clippy::unwrap_used)]
 
-mod util;
-
 use std::time::Duration;
 
 use frota::resolve::ResolverSettings;
 use frota::{Client, ClientConfig, Failure, Identity, Outcome, RequestKind};
+use testkit::{consts, servers};
 
 fn config(target: String) -> ClientConfig {
     let mut c = ClientConfig::new(Identity::caca_tie().named("caca-tie-test"));
@@ -19,7 +18,7 @@ fn config(target: String) -> ClientConfig {
 
 #[tokio::test]
 async fn the_three_kinds_against_the_death_star() {
-    let mut ds = util::death_star().await;
+    let mut ds = servers::death_star().await;
     let client = Client::new(config(ds.url())).unwrap();
 
     let r = client.send(RequestKind::Land).await;
@@ -49,7 +48,7 @@ async fn the_three_kinds_against_the_death_star() {
 
 #[tokio::test]
 async fn failures_are_outcomes() {
-    let (denier, seen) = util::canned(util::ENVOY_403).await;
+    let (denier, seen) = servers::canned(consts::ENVOY_403).await;
     let r = Client::new(config(format!("http://{denier}")))
         .unwrap()
         .send(RequestKind::Exhaust)
@@ -68,20 +67,20 @@ async fn failures_are_outcomes() {
         "{req}"
     );
 
-    let r = Client::new(config(format!("http://{}", util::silent().await)))
+    let r = Client::new(config(format!("http://{}", servers::silent().await)))
         .unwrap()
         .send(RequestKind::Land)
         .await;
     assert_eq!(r.outcome, Outcome::Dropped, "{r:?}");
     assert!(r.latency >= Duration::from_millis(500));
 
-    let r = Client::new(config(format!("http://{}", util::closed_port().await)))
+    let r = Client::new(config(format!("http://{}", servers::closed_port().await)))
         .unwrap()
         .send(RequestKind::Land)
         .await;
     assert_eq!(r.outcome, Outcome::Refused, "{r:?}");
 
-    let r = Client::new(config(format!("http://{}", util::hangs_up().await)))
+    let r = Client::new(config(format!("http://{}", servers::hangs_up().await)))
         .unwrap()
         .send(RequestKind::Land)
         .await;
@@ -90,7 +89,7 @@ async fn failures_are_outcomes() {
 
 #[tokio::test]
 async fn through_a_proxy_in_absolute_form() {
-    let (proxy, seen) = util::canned(util::LANDED_200).await;
+    let (proxy, seen) = servers::canned(consts::LANDED_200).await;
     let mut c = config("http://estrela-da-morte.default.svc.cluster.local".into());
     c.proxy = Some(format!("http://{proxy}"));
     // Nothing may be resolved when a proxy is used: point resolution at files that do not exist.
@@ -115,12 +114,7 @@ async fn through_a_proxy_in_absolute_form() {
 /// `head_too_large`, no longer `reset`.
 #[tokio::test]
 async fn malformed_and_oversized_answers_are_named_errors() {
-    let head = |filler: usize| -> &'static [u8] {
-        let mut r = b"HTTP/1.1 200 OK\r\nx-big: ".to_vec();
-        r.extend(std::iter::repeat_n(b'a', filler));
-        r.extend_from_slice(b"\r\ncontent-length: 12\r\n\r\nShip landed\n");
-        Box::leak(r.into_boxed_slice())
-    };
+    let head = consts::landed_with_big_header;
     let limit = frota::outcome::MAX_HEAD_BYTES;
     let cases: [(&'static [u8], Outcome, Option<Failure>); 5] = [
         (head(limit - 9 * 1024), Outcome::Landed, None),
@@ -129,24 +123,16 @@ async fn malformed_and_oversized_answers_are_named_errors() {
             Outcome::Error,
             Some(Failure::HeadTooLarge),
         ),
-        (
-            b"HTTP/1.1 2000 X\r\n\r\n",
-            Outcome::Error,
-            Some(Failure::Malformed),
-        ),
+        (consts::BAD_STATUS, Outcome::Error, Some(Failure::Malformed)),
         (
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
             Outcome::Error,
             Some(Failure::Malformed),
         ),
-        (
-            b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc",
-            Outcome::Reset,
-            Some(Failure::Reset),
-        ),
+        (consts::BODY_CUT_SHORT, Outcome::Reset, Some(Failure::Reset)),
     ];
     for (answer, outcome, failure) in cases {
-        let (addr, _) = util::canned(answer).await;
+        let (addr, _) = servers::canned(answer).await;
         let r = Client::new(config(format!("http://{addr}")))
             .unwrap()
             .send(RequestKind::Land)

@@ -4,9 +4,9 @@
 //! front end is still checked against the expected bytes.
 #![allow(clippy::unwrap_used)]
 
-mod util;
-
 use std::ffi::OsString;
+
+use testkit::{consts, servers};
 
 /// What a curl run produced.
 #[derive(Debug)]
@@ -67,7 +67,7 @@ async fn same(args: &[&str], env: &[(&str, &str)]) -> Run {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tutorial_commands_match_curl() {
-    let mut ds = util::death_star().await;
+    let mut ds = servers::death_star().await;
     let host = ds.addr.to_string();
 
     // The book's landing, without a scheme and with the attached -XPOST.
@@ -150,7 +150,7 @@ async fn tutorial_commands_match_curl() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn denial_headers_and_output_options_match_curl() {
-    let (envoy, _) = util::canned(util::ENVOY_403).await;
+    let (envoy, _) = servers::canned(consts::ENVOY_403).await;
     let url = format!("http://{envoy}/v1/exhaust-port");
     let r = same(&["-s", "-XPUT", &url], &[]).await;
     assert_eq!(r.stdout, b"Access denied\r\n");
@@ -164,7 +164,7 @@ async fn denial_headers_and_output_options_match_curl() {
         r.stdout
             .starts_with(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 15\r\n")
     );
-    let (landed, _) = util::canned(util::LANDED_200).await;
+    let (landed, _) = servers::canned(consts::LANDED_200).await;
     let r = same(&["-s", "-I", &format!("{landed}/v1/request-landing")], &[]).await;
     assert!(r.stdout.ends_with(b"\r\n\r\n"));
     same(
@@ -190,7 +190,7 @@ async fn denial_headers_and_output_options_match_curl() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_on_the_wire_match_curl() {
-    let (server, seen) = util::canned(util::LANDED_200).await;
+    let (server, seen) = servers::canned(consts::LANDED_200).await;
     let args = [
         "-s",
         "-d",
@@ -242,7 +242,7 @@ async fn requests_on_the_wire_match_curl() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxies_match_curl() {
-    let (proxy, seen) = util::canned(util::LANDED_200).await;
+    let (proxy, seen) = servers::canned(consts::LANDED_200).await;
     let service = "http://estrela-da-morte.default.svc.cluster.local/v1/request-landing";
     let p = proxy.to_string();
     // Names are never resolved through a proxy: nothing leaves loopback.
@@ -263,8 +263,8 @@ async fn proxies_match_curl() {
         assert!(req.contains("Proxy-Connection: Keep-Alive\r\n"), "{req}");
     }
     // no_proxy bypasses the proxy (here a closed port) for the Death Star's loopback address.
-    let mut ds = util::death_star().await;
-    let dead = util::closed_port().await.to_string();
+    let mut ds = servers::death_star().await;
+    let dead = servers::closed_port().await.to_string();
     let r = same(
         &["-s", "-XPOST", &format!("{}/v1/request-landing", ds.addr)],
         &[("http_proxy", &dead), ("no_proxy", "localhost,127.0.0.1")],
@@ -283,7 +283,7 @@ async fn proxies_match_curl() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_exit_like_curl() {
-    let silent = util::silent().await.to_string();
+    let silent = servers::silent().await.to_string();
     let r = same(
         &["-s", "-m", "1", &format!("{silent}/v1/request-landing")],
         &[],
@@ -305,10 +305,10 @@ async fn failures_exit_like_curl() {
     )
     .await;
     assert_eq!((r.code, &r.stdout[..]), (28, &b"000"[..]));
-    let closed = util::closed_port().await.to_string();
+    let closed = servers::closed_port().await.to_string();
     let r = same(&["-s", &closed], &[]).await;
     assert_eq!(r.code, 7);
-    let r = same(&["-s", &util::hangs_up().await.to_string()], &[]).await;
+    let r = same(&["-s", &servers::hangs_up().await.to_string()], &[]).await;
     assert_eq!(r.code, 52);
     // Unknown options: exit 2 (the message names the option).
     let r = same(&["--frobnicate", &closed], &[]).await;

@@ -10,11 +10,13 @@ use std::time::Duration;
 use frota::patrol;
 use frota::{Identity, Outcome, ShipMetrics};
 use prometheus::Registry;
+use testkit::metrics::sum_metric;
+use testkit::servers;
 use tokio::sync::oneshot;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_a_death_star_restart() {
-    let mut ds = util::death_star().await;
+    let mut ds = servers::death_star().await;
     let addr = ds.addr;
     let registry = Registry::new();
     let metrics = ShipMetrics::register(&registry, &Identity::caca_tie()).unwrap();
@@ -25,7 +27,7 @@ async fn survives_a_death_star_restart() {
         let _ = stopped.await;
     }));
     let count = |o: &str| {
-        util::sum_metric(
+        sum_metric(
             &util::metrics_text(&registry),
             "ship_requests_total",
             &format!("outcome=\"{o}\""),
@@ -42,13 +44,13 @@ async fn survives_a_death_star_restart() {
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     };
-    let mut ds = util::death_star_on(listener).await;
+    let mut ds = servers::death_star_on(listener).await;
     wait_for(|| count("landed") >= landed_while_down + 3).await;
     assert!(!run.is_finished(), "the patrol stopped on its own");
     stop.send(()).unwrap();
     let totals = run.await.unwrap().unwrap();
     assert_eq!(
-        util::sum_metric(&util::metrics_text(&registry), "ship_requests_total", ""),
+        sum_metric(&util::metrics_text(&registry), "ship_requests_total", ""),
         totals.total()
     );
     assert!(

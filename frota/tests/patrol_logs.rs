@@ -12,6 +12,8 @@ use std::time::Duration;
 use frota::patrol;
 use frota::{Identity, Outcome, ShipMetrics};
 use prometheus::Registry;
+use testkit::metrics::sum_metric;
+use testkit::servers;
 use tokio::sync::oneshot;
 
 #[derive(Clone, Default)]
@@ -45,7 +47,7 @@ fn every_request_is_accounted_once() {
     tracing::subscriber::set_global_default(subscriber).unwrap();
     let (totals, text) = {
         rt.block_on(async {
-            let mut ds = util::death_star().await;
+            let mut ds = servers::death_star().await;
             let registry = Registry::new();
             let id = Identity::caca_tie().named("caca-tie-patrol");
             let metrics = ShipMetrics::register(&registry, &id).unwrap();
@@ -59,8 +61,7 @@ fn every_request_is_accounted_once() {
             ));
             // Let a good number of requests finish (no timing claim: wait for the count).
             for _ in 0..400 {
-                if util::sum_metric(&util::metrics_text(&registry), "ship_requests_total", "") >= 20
-                {
+                if sum_metric(&util::metrics_text(&registry), "ship_requests_total", "") >= 20 {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(25)).await;
@@ -94,7 +95,7 @@ fn every_request_is_accounted_once() {
             .filter(|r| r["outcome"] == outcome.name().as_ref())
             .count() as u64;
         assert_eq!(logged, totals.get(outcome), "{outcome}");
-        let counted = util::sum_metric(
+        let counted = sum_metric(
             &text,
             "ship_requests_total",
             &format!("outcome=\"{outcome}\""),
@@ -106,12 +107,9 @@ fn every_request_is_accounted_once() {
         totals.get(Outcome::Landed) + totals.get(Outcome::Exploded),
         "{totals}"
     );
+    assert_eq!(sum_metric(&text, "ship_requests_total", ""), totals.total());
     assert_eq!(
-        util::sum_metric(&text, "ship_requests_total", ""),
-        totals.total()
-    );
-    assert_eq!(
-        util::sum_metric(&text, "ship_request_duration_seconds_count", ""),
+        sum_metric(&text, "ship_request_duration_seconds_count", ""),
         totals.total()
     );
     assert!(text.contains("org=\"imperio\""), "{text}");

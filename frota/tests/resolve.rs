@@ -3,8 +3,6 @@
 //! on a loopback port that knows only the Death Star's service name.
 #![allow(clippy::unwrap_used)]
 
-mod util;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +12,7 @@ use frota::{Client, ClientConfig, Identity, Outcome, RequestKind};
 use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
 use hickory_resolver::proto::rr::{RData, Record, RecordType, rdata::A};
 use hickory_resolver::proto::serialize::binary::BinEncodable;
+use testkit::servers;
 
 const SERVICE: &str = "estrela-da-morte.default.svc.cluster.local.";
 
@@ -79,7 +78,7 @@ const RESOLV_CONF: &str = "search default.svc.cluster.local svc.cluster.local cl
 
 #[tokio::test]
 async fn short_service_name_through_search_domains() {
-    let mut ds = util::death_star().await;
+    let mut ds = servers::death_star().await;
     let (dns_port, asked) = dns_responder().await;
     let dir = tempfile::tempdir().unwrap();
     let settings = ResolverSettings {
@@ -104,7 +103,7 @@ async fn short_service_name_through_search_domains() {
 #[tokio::test]
 async fn hosts_file_ip_literals_and_localhost() {
     let dir = tempfile::tempdir().unwrap();
-    let dead = util::closed_port().await;
+    let dead = servers::closed_port().await;
     let resolver = Resolver::new(ResolverSettings {
         resolv_conf: write(&dir, "resolv.conf", RESOLV_CONF),
         hosts: write(
