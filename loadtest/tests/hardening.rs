@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use util::{LANDED_200, loadtest_async, loadtest_plain_async, stub};
+use testkit::consts::LANDED_200;
+use util::{loadtest_async, loadtest_plain_async, stub};
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()

@@ -6,7 +6,8 @@
 mod util;
 
 use serde_json::{Value, json};
-use util::{ENVOY_403, LANDED_200, loadtest_async, schema_problems, stub};
+use testkit::consts::{ENVOY_403, LANDED_200};
+use util::{loadtest_async, schema_problems, stub};
 
 #[test]
 fn the_schema_is_a_valid_draft_2020_12_schema() {

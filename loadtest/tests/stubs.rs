@@ -8,7 +8,8 @@ mod util;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use util::{ENVOY_403, LANDED_200, black_hole, loadtest_async, stalls_once, stub};
+use testkit::consts::{ENVOY_403, LANDED_200};
+use util::{black_hole, loadtest_async, stalls_once, stub};
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()

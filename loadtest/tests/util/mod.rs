@@ -1,6 +1,8 @@
-//! Shared test harness: the `loadtest` binary run as a process with a temp dir for `--json`,
-//! a failure message that shows the command and both outputs, and small local servers on
-//! 127.0.0.1:0 standing in for Cilium's L7 proxy, a dropping policy, and a stalling server.
+//! loadtest's own test harness: the `loadtest` binary run as a process with a temp dir for
+//! `--json`, a failure message that shows the command and both outputs, every report checked
+//! against `report.schema.json`, and small keep-alive servers on 127.0.0.1:0 (a stub answering
+//! what a closure returns, a dropping policy, a server that stalls once). The canned answers
+//! and the servers every crate's tests share are the `testkit` crate.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -9,15 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use testkit::consts::LANDED_200;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
-
-/// Cilium's Envoy denial, byte for byte (DESIGN.md).
-pub const ENVOY_403: &[u8] = b"HTTP/1.1 403 Forbidden\r\ncontent-length: 15\r\ncontent-type: text/plain\r\ndate: Thu, 26 Nov 2026 05:00:00 GMT\r\nserver: envoy\r\n\r\nAccess denied\r\n";
-pub const LANDED_200: &[u8] =
-    b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 12\r\n\r\nShip landed\n";
 
 pub struct Run {
     pub cmd: String,
@@ -189,17 +187,10 @@ where
     }
 }
 
-/// A listener that accepts connections and never answers: a dropped packet, seen from a client.
+/// The URL of a listener that accepts connections and never answers (`testkit`'s silent
+/// server): a dropped packet, seen from a client.
 pub async fn black_hole() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            held.push(stream);
-        }
-    });
-    url
+    format!("http://{}", testkit::servers::silent().await)
 }
 
 /// A server answering 200 `Ship landed\n` that, at its `after`-th request, stops answering
