@@ -9,6 +9,7 @@
 
 use std::error::Error as StdError;
 use std::future::{Future, poll_fn};
+use std::io::Read as _;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -271,9 +272,9 @@ fn drop_new_syns(_listener: &TcpListener) -> bool {
 }
 
 /// Closes `listener` and returns the connections the kernel had completed for it. It asks the
-/// kernel itself until nothing is left, not tokio's readiness (which lags behind), so that
-/// only a handshake finishing in the microseconds between the last accept and the close is
-/// reset.
+/// kernel itself until nothing is left, not tokio's readiness (which lags behind): only a
+/// handshake completing between the last accept and the close would be reset, and with new
+/// SYNs dropped beforehand none is.
 fn take_backlog(listener: TcpListener) -> Vec<(TcpStream, SocketAddr)> {
     let Ok(listener) = listener.into_std() else {
         return Vec::new();
@@ -350,10 +351,14 @@ impl Stream for TcpStream {
 
     fn turn_away(self) {
         // A request that has already arrived would turn the close into a reset: read it (only
-        // what is there) so that the client sees a plain close.
+        // what is there) so that the client sees a plain close. Through the std socket, since
+        // tokio's `try_read` trusts readiness the reactor has not reported yet for a new socket.
+        let Ok(stream) = self.into_std() else {
+            return;
+        };
         let mut sink = [0u8; 1024];
         for _ in 0..16 {
-            if !matches!(self.try_read(&mut sink), Ok(n) if n > 0) {
+            if !matches!((&stream).read(&mut sink), Ok(n) if n > 0) {
                 break;
             }
         }
