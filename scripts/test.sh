@@ -60,9 +60,14 @@ else
   if [ "${REQUIRE_ALL:-0}" = 1 ]; then exit 1; fi
 fi
 
-say "fuzz: galaxia's manifest and policy loader, ${FUZZ_SECONDS:=60} s"
+# Each fuzzer runs for a bounded time on its committed corpus (FUZZ_SECONDS each, shared by a
+# crate's targets): galaxia's manifest and policy loader, the ships' curl argument parser,
+# loadtest's URL, --mix and --fail-if parsers.
+say "fuzz: ${FUZZ_SECONDS:=60} s each for galaxia, frota and loadtest"
 if command -v g++ >/dev/null; then
   CARGO_TARGET_DIR="$PWD/target/fuzz" galaxia/fuzz/run.sh "$FUZZ_SECONDS"
+  CARGO_TARGET_DIR="$PWD/target/fuzz" frota/fuzz/run.sh "$FUZZ_SECONDS"
+  CARGO_TARGET_DIR="$PWD/target/fuzz" loadtest/fuzz/run.sh "$FUZZ_SECONDS"
 else
   echo "SKIP fuzz: libFuzzer needs a C++ compiler (apt-get install g++)"
   if [ "${REQUIRE_ALL:-0}" = 1 ]; then exit 1; fi

@@ -22,9 +22,6 @@ pub const RESTART_BACKOFF_CAP: Duration = Duration::from_secs(300);
 /// A container that ran this long without crashing gets its back-off reset (as the kubelet does).
 pub const RESTART_BACKOFF_RESET: Duration = Duration::from_secs(600);
 
-/// The longest a `observe --follow` long-poll waits on the control API before answering empty.
-pub const FOLLOW_POLL: Duration = Duration::from_secs(10);
-
 /// How long a control API client waits for an answer (the galaxy runs on this machine).
 pub const CONTROL_REQUEST: Duration = Duration::from_secs(10);
 

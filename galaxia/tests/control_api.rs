@@ -11,8 +11,8 @@ use galaxia::cli::kubectl;
 use galaxia::control::api::app;
 use galaxia::control::routes;
 use galaxia::control::views::{
-    ApplyRequest, ApplyResponse, DeleteRequest, ErrorBody, FlowsQuery, FlowsResponse, PodView,
-    PoliciesResponse, ServiceView, Source,
+    ApplyRequest, ApplyResponse, DeleteRequest, ErrorBody, PodView, PoliciesResponse, ServiceView,
+    Source,
 };
 use galaxia::manifest::{ApplyMode, Change, ObjectKey, ObjectKind, Refusal, book, load_str};
 use galaxia::state::Cluster;
@@ -25,7 +25,16 @@ fn cluster() -> Arc<Cluster> {
     let m = load_str(book::STARWARS, "starwars.yml").unwrap();
     let addr: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
     let pods = m.pods().iter().map(|p| (p.clone(), addr)).collect();
-    Arc::new(Cluster::new(pods, m.services().to_vec(), SystemTime::now()).unwrap())
+    Arc::new(
+        Cluster::new(
+            &m.cluster(),
+            pods,
+            m.services().to_vec(),
+            Some(4095),
+            SystemTime::now(),
+        )
+        .unwrap(),
+    )
 }
 
 async fn call(c: &Arc<Cluster>, req: Request<Body>) -> (StatusCode, Vec<u8>) {
@@ -215,34 +224,4 @@ async fn refuses_what_a_running_galaxy_does_not_change() {
     }
     let policies: PoliciesResponse = get(&c, routes::POLICIES).await;
     assert!(policies.policies.is_empty(), "nothing was applied");
-}
-
-#[tokio::test]
-async fn flows_take_their_query() {
-    let c = cluster();
-    let q = FlowsQuery {
-        last: Some(5),
-        pod: Some("default/asa-x".into()),
-        ..FlowsQuery::default()
-    };
-    let uri = format!(
-        "{}?{}",
-        routes::FLOWS,
-        serde_urlencoded::to_string(&q).unwrap()
-    );
-    let resp: FlowsResponse = get(&c, &uri).await;
-    assert!(resp.flows.is_empty());
-    assert_eq!(resp.last_seq, 0);
-    let (status, _) = call(
-        &c,
-        Request::get(format!("{}?last=many", routes::FLOWS))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        status,
-        StatusCode::BAD_REQUEST,
-        "a malformed query is refused"
-    );
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use frota::{Outcome, RequestKind};
-use galaxia::flows::{FlowFilter, FlowKind};
+use galaxia::flows::flow::{Event, TcpFlags};
 use galaxia::galaxy::{Options, ship};
 use galaxia::manifest::{ApplyMode, Change, ObjectKey, ObjectKind};
 use tokio::time::Instant;
@@ -48,11 +48,17 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
     let options = Options {
         patrol: false,
         patrol_timeout: Duration::from_secs(1),
+        // Every flow of the run stays in the ring.
+        hubble_buffer: Some(65_535),
         ..Options::default()
     };
-    let running = galaxia::galaxy::launch(&manifests, options.clone())
-        .await
-        .expect("start the galaxy");
+    let running = galaxia::galaxy::launch(
+        &manifests,
+        options.clone(),
+        galaxia::galaxy::Ports { hubble: 0 },
+    )
+    .await
+    .expect("start the galaxy");
     let shared = running.galaxy.cluster.clone();
     assert!(
         running.galaxy.wait_ready(MUST_HAPPEN).await.is_empty(),
@@ -170,9 +176,10 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
         }
     }
 
-    // Exactly once: the ships' outcomes add up to what they sent, and the proxy logged one
-    // request flow (a drop or an HTTP request) for each of them.
-    let flows = shared.flows.query(&FlowFilter::default());
+    // Exactly once: the ships' outcomes add up to what they sent, and the datapath opened one
+    // connection for each of them (each request is a fresh connection from its own port: a SYN
+    // traced, or dropped, at least once).
+    let flows = shared.flows.snapshot();
     for ship in ["caca-tie", "asa-x"] {
         let sent = log.iter().filter(|(s, ..)| s == ship).count();
         let mut by_outcome: BTreeMap<Outcome, usize> = BTreeMap::new();
@@ -186,17 +193,20 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
                 .all(|o| matches!(o, Outcome::Landed | Outcome::Denied | Outcome::Dropped)),
             "{ship}: unexpected outcomes {by_outcome:?}"
         );
-        let request_flows = flows
+        let opened: std::collections::BTreeSet<u16> = flows
             .iter()
-            .filter(|f| &*f.source.pod == ship)
+            .filter(|f| &*f.source.endpoint.pod == ship)
             .filter(|f| {
-                matches!(
-                    f.kind,
-                    FlowKind::PolicyDenied | FlowKind::HttpRequest { .. }
-                )
+                f.is_drop()
+                    || matches!(f.event, Event::Trace { flags, .. } if flags == TcpFlags::SYN)
             })
-            .count();
-        assert_eq!(request_flows, sent, "{ship}: flows vs requests sent");
+            .map(|f| f.source.port)
+            .collect();
+        assert_eq!(
+            opened.len(),
+            sent,
+            "{ship}: connections opened vs requests sent"
+        );
     }
     running.stop().await;
 }

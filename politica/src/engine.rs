@@ -7,13 +7,24 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::endpoint::{Endpoint, EndpointId, Protocol};
+use crate::identity::{Identities, NumericIdentity, identity_labels};
 use crate::set::PolicySet;
 use crate::verdict::{ConnectionReason, ConnectionVerdict, End};
 
-/// The endpoints a datapath may name, by id.
+/// One known endpoint with its security identity.
+#[derive(Debug, Clone)]
+pub struct Known {
+    pub endpoint: Endpoint,
+    pub identity: NumericIdentity,
+    /// The identity's labels, as Hubble lists them (`k8s:key=value`, sorted).
+    pub labels: Vec<String>,
+}
+
+/// The endpoints a datapath may name, by id, each with the identity of its labels.
 #[derive(Debug, Clone, Default)]
 pub struct Endpoints {
-    by_id: BTreeMap<EndpointId, Endpoint>,
+    by_id: BTreeMap<EndpointId, Known>,
+    identities: Identities,
 }
 
 impl Endpoints {
@@ -21,12 +32,22 @@ impl Endpoints {
         Endpoints::default()
     }
 
-    /// Add (or replace) the endpoint numbered `id`.
-    pub fn insert(&mut self, id: EndpointId, endpoint: Endpoint) {
-        self.by_id.insert(id, endpoint);
+    /// Add (or replace) the endpoint numbered `id`; its identity is allocated from its labels.
+    pub fn insert(&mut self, id: EndpointId, endpoint: Endpoint) -> NumericIdentity {
+        let labels = identity_labels(&endpoint);
+        let identity = self.identities.allocate(&labels);
+        self.by_id.insert(
+            id,
+            Known {
+                endpoint,
+                identity,
+                labels,
+            },
+        );
+        identity
     }
 
-    pub fn get(&self, id: EndpointId) -> Option<&Endpoint> {
+    pub fn get(&self, id: EndpointId) -> Option<&Known> {
         self.by_id.get(&id)
     }
 }
@@ -64,7 +85,8 @@ impl Engine {
         let Some(d) = self.endpoints.get(dst) else {
             return unknown(End::Destination, dst);
         };
-        self.policies.connection(s, d, port, protocol)
+        self.policies
+            .connection(&s.endpoint, &d.endpoint, port, protocol)
     }
 }
 

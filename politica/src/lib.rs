@@ -20,6 +20,7 @@ mod compile;
 mod endpoint;
 mod engine;
 mod http;
+pub mod identity;
 mod problem;
 mod selector;
 mod set;
@@ -28,11 +29,12 @@ mod verdict;
 pub use cnp::CiliumNetworkPolicy;
 pub use compile::{CompiledPolicy, PolicyId};
 pub use endpoint::{Endpoint, EndpointId, NamedPort, Protocol};
-pub use engine::{Endpoints, Engine};
+pub use engine::{Endpoints, Engine, Known};
 pub use http::HttpRequest;
+pub use identity::{Identities, NumericIdentity, Reserved};
 pub use problem::{CompileErrors, Problem};
 pub use set::PolicySet;
 pub use verdict::{
     CONNECTION_DROPPED, ConnectionReason, ConnectionVerdict, End, HttpReason, HttpVerdict,
-    L4Verdict, L7Filter, L7Verdict, RuleRef, Section,
+    L4Verdict, L7Filter, L7Verdict, MatchType, RuleRef, Section,
 };

@@ -8,7 +8,23 @@ use crate::compile::{
     CompiledPolicy, CompiledPortRule, CompiledRule, CompiledSpec, PolicyId, PortMatch, PortNumber,
 };
 use crate::endpoint::{Endpoint, Protocol};
-use crate::verdict::{ConnectionReason, ConnectionVerdict, L4Verdict, L7Filter, RuleRef, Section};
+use crate::verdict::{
+    ConnectionReason, ConnectionVerdict, L4Verdict, L7Filter, MatchType, RuleRef, Section,
+};
+
+impl MatchType {
+    /// What of `rule` matched: its peers (L3) unless they are every pod, its ports (L4) when the
+    /// match went through a `toPorts` entry.
+    fn of(rule: &CompiledRule, through_ports: bool) -> MatchType {
+        let l3 = rule.peers.as_ref().is_some_and(|p| !p.any_pod);
+        match (l3, through_ports) {
+            (true, true) => MatchType::L3L4,
+            (true, false) => MatchType::L3Only,
+            (false, true) => MatchType::L4Only,
+            (false, false) => MatchType::All,
+        }
+    }
+}
 
 /// A set of compiled policies, ordered by namespace and name so that the rule named in a verdict
 /// does not depend on load order.
@@ -62,6 +78,7 @@ impl PolicySet {
                 verdict: L4Verdict::Allowed,
                 reason: ConnectionReason::NotSelected,
                 l7: None,
+                match_type: MatchType::None,
             };
         };
         // ingressDeny first: it wins over every allow.
@@ -80,7 +97,7 @@ impl PolicySet {
             }
         }
         let mut l7 = L7Filter::default();
-        let mut first_l7: Option<RuleRef> = None;
+        let mut first_l7: Option<(RuleRef, MatchType)> = None;
         for (policy, spec) in self.selecting(dst) {
             for rule in &spec.allow {
                 for to_ports in rule_matches(rule, src, dst, port, protocol) {
@@ -92,6 +109,7 @@ impl PolicySet {
                         to_ports: to_ports.map(|p| p.index),
                         http: None,
                     };
+                    let match_type = MatchType::of(rule, to_ports.is_some());
                     match to_ports.and_then(|p| p.http.as_ref()) {
                         // A plain allow for this peer and port cancels L7 filtering for it.
                         None => {
@@ -99,10 +117,11 @@ impl PolicySet {
                                 verdict: L4Verdict::Allowed,
                                 reason: ConnectionReason::AllowedBy(by),
                                 l7: None,
+                                match_type,
                             };
                         }
                         Some(http) => {
-                            first_l7.get_or_insert_with(|| by.clone());
+                            first_l7.get_or_insert_with(|| (by.clone(), match_type));
                             l7.sources.push((by, http.clone()));
                         }
                     }
@@ -110,10 +129,11 @@ impl PolicySet {
             }
         }
         match first_l7 {
-            Some(by) => ConnectionVerdict {
+            Some((by, match_type)) => ConnectionVerdict {
                 verdict: L4Verdict::Allowed,
                 reason: ConnectionReason::AllowedBy(by),
                 l7: Some(l7),
+                match_type,
             },
             None => ConnectionVerdict::dropped(ConnectionReason::DefaultDeny {
                 selected_by: enforced_by.clone(),

@@ -228,6 +228,30 @@ impl L7Filter {
     }
 }
 
+/// What part of a rule matched a connection, as Cilium's policy-verdict events name it
+/// (`policy-verdict:L3-L4 INGRESS ALLOWED`), with Cilium's numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MatchType {
+    /// Nothing matched (a denial), or no policy applies.
+    None = 0,
+    L3Only = 1,
+    L3L4 = 2,
+    L4Only = 3,
+    All = 4,
+}
+
+impl MatchType {
+    pub fn name(self) -> &'static str {
+        match self {
+            MatchType::None => "none",
+            MatchType::L3Only => "L3-Only",
+            MatchType::L3L4 => "L3-L4",
+            MatchType::L4Only => "L4-Only",
+            MatchType::All => "all",
+        }
+    }
+}
+
 /// The verdict for a connection.
 #[derive(Debug, Clone)]
 pub struct ConnectionVerdict {
@@ -236,6 +260,8 @@ pub struct ConnectionVerdict {
     /// `Some` when HTTP requests on this connection are filtered at L7 (the port is redirected
     /// to the proxy, in Cilium's words).
     pub l7: Option<L7Filter>,
+    /// What matched, for Hubble's policy-verdict events.
+    pub match_type: MatchType,
 }
 
 /// The verdict for one request.
@@ -275,11 +301,18 @@ impl ConnectionVerdict {
             verdict: L4Verdict::Dropped,
             reason,
             l7: None,
+            match_type: MatchType::None,
         }
     }
 
     pub fn is_allowed(&self) -> bool {
         self.verdict == L4Verdict::Allowed
+    }
+
+    /// True when a policy with an ingress section selects the destination (Cilium then emits a
+    /// policy-verdict event for each new connection).
+    pub fn is_enforced(&self) -> bool {
+        !matches!(self.reason, ConnectionReason::NotSelected)
     }
 
     /// The deciding policy, if a policy decided.

@@ -75,7 +75,7 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
             let wide = format == Format::Wide;
             let mut head = vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE"];
             if wide {
-                head.extend(["EGRESS-PROXY", "PORTS"]);
+                head.extend(["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]);
             }
             let mut t = Table::kubectl(&head);
             for p in &pods {
@@ -93,14 +93,12 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
                     age(from_epoch_ms(p.created_ms), now),
                 ];
                 if wide {
-                    row.push(p.egress.clone());
-                    row.push(
-                        p.ports
-                            .iter()
-                            .map(|(c, l)| format!("{c}->{l}"))
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    );
+                    row.extend([
+                        p.ip.clone(),
+                        p.node.clone(),
+                        "<none>".into(),
+                        "<none>".into(),
+                    ]);
                 }
                 t.row(row);
             }

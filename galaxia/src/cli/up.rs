@@ -9,7 +9,7 @@ use super::error::Error;
 use super::print::Io;
 use crate::config;
 use crate::control::discovery::{self, ControlArgs, Discovery};
-use crate::galaxy::{Options, Upstream};
+use crate::galaxy::{Options, Ports, Upstream};
 use crate::manifest::{self, Manifests, book};
 
 /// How the pods' proxies reach the Death Star replicas (the flag's spelling of [`Upstream`]).
@@ -60,6 +60,18 @@ pub struct Args {
     /// `tcp` (the replicas' loopback ports, one more trip through the kernel; for comparison).
     #[arg(long, value_enum, default_value = "pipe")]
     pub upstream: UpstreamArg,
+    /// Port of Hubble's Observer API on 127.0.0.1 (the `hubble` CLI's default server is
+    /// localhost:4245); 0 picks a free one. The discovery file records it.
+    #[arg(long, env = "GALAXIA_HUBBLE_PORT", default_value_t = crate::hubble::server::DEFAULT_PORT)]
+    pub hubble_port: u16,
+    /// How many flows Hubble keeps (Cilium's `--hubble-event-buffer-capacity`: one less than a
+    /// power of two, at most 65535).
+    #[arg(long, default_value_t = crate::flows::ring::DEFAULT_CAPACITY)]
+    pub hubble_buffer: usize,
+    /// Record no flows (Hubble off; the Observer API then serves an empty ring). For measuring
+    /// what Hubble costs.
+    #[arg(long)]
+    pub no_hubble: bool,
     #[command(flatten)]
     pub control: ControlArgs,
 }
@@ -89,6 +101,10 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
         patrol_interval: args.patrol_interval,
         patrol_timeout: args.patrol_timeout,
         upstream: args.upstream.into(),
+        hubble_buffer: (!args.no_hubble).then_some(args.hubble_buffer),
+    };
+    let ports = Ports {
+        hubble: args.hubble_port,
     };
     let path = args.control.path();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -96,7 +112,7 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
         .build()
         .map_err(|e| Error::verb("starting the runtime", e))?;
     rt.block_on(async {
-        let running = crate::galaxy::launch(&manifests, options)
+        let running = crate::galaxy::launch(&manifests, options, ports)
             .await
             .map_err(|e| Error::verb("starting the galaxy", e))?;
         discovery::write(
@@ -104,7 +120,7 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
             &Discovery {
                 addr: running.addr,
                 pid: std::process::id(),
-                hubble: None,
+                hubble: Some(running.hubble),
             },
         )
         .map_err(|e| Error::verb("announcing the galaxy", e))?;
@@ -133,6 +149,7 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
         for f in &forwards {
             writeln!(out, "{f}")?;
         }
+        writeln!(out, "Hubble's Observer API on {} (hubble observe --server {}).", running.hubble, running.hubble)?;
         writeln!(out, "Try: galaxia get pods; galaxia exec caca-tie -- curl -s -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing")?;
         writeln!(out, "Ctrl-C stops it.")?;
         out.flush()?;

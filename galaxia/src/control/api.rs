@@ -2,20 +2,15 @@
 //! [`super::routes`]; bodies are [`super::views`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::routes;
-use super::views::{
-    self, ApplyRequest, ApplyResponse, DeleteRequest, ErrorBody, FlowsQuery, FlowsResponse,
-    PoliciesResponse,
-};
-use crate::config::FOLLOW_POLL;
+use super::views::{self, ApplyRequest, ApplyResponse, DeleteRequest, ErrorBody, PoliciesResponse};
 use crate::state::{Cluster, PolicyError, PolicyStore};
 
 /// The router, for `serve` and for tests (`app(cluster).oneshot(request)`).
@@ -26,7 +21,7 @@ pub fn app(cluster: Arc<Cluster>) -> Router {
         .route(routes::POLICIES, get(policies))
         .route(routes::APPLY, post(apply))
         .route(routes::DELETE, post(delete))
-        .route(routes::FLOWS, get(flows))
+        .route(routes::METRICS, get(metrics))
         .with_state(cluster)
 }
 
@@ -94,17 +89,17 @@ async fn delete(
     Ok(Json(ApplyResponse { results }))
 }
 
-async fn flows(State(c): State<Arc<Cluster>>, Query(q): Query<FlowsQuery>) -> Json<FlowsResponse> {
-    let filter = q.filter();
-    let flows = match q.wait_ms {
-        Some(ms) => {
-            let wait = Duration::from_millis(ms).min(FOLLOW_POLL);
-            c.flows.wait_query(&filter, wait).await
-        }
-        None => c.flows.query(&filter),
-    };
-    Json(FlowsResponse {
-        last_seq: c.flows.last_seq(),
-        flows,
-    })
+/// Prometheus text of Hubble's metrics (what Cilium's `hubble-metrics` port serves).
+async fn metrics(State(c): State<Arc<Cluster>>) -> Response {
+    match frota::metrics::render(c.flows.metrics().registry()) {
+        Ok(body) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }

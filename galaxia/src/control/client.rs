@@ -12,10 +12,9 @@ use serde::de::DeserializeOwned;
 use super::discovery::{self, ControlArgs, DiscoveryError};
 use super::routes;
 use super::views::{
-    ApplyRequest, ApplyResponse, DeleteRequest, ErrorBody, FlowsQuery, FlowsResponse, PodView,
-    PoliciesResponse, ServiceView,
+    ApplyRequest, ApplyResponse, DeleteRequest, ErrorBody, PodView, PoliciesResponse, ServiceView,
 };
-use crate::config::{CONTROL_REQUEST, FOLLOW_POLL};
+use crate::config::CONTROL_REQUEST;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -81,13 +80,6 @@ impl Control {
         self.post(routes::DELETE, req).await
     }
 
-    /// Flows; with `wait_ms` set, the galaxy holds the answer until one matches (a long poll).
-    pub async fn flows(&self, query: &FlowsQuery) -> Result<FlowsResponse, ControlError> {
-        let query =
-            serde_urlencoded::to_string(query).map_err(|e| ControlError::Encode(Box::new(e)))?;
-        self.get(routes::FLOWS, &query).await
-    }
-
     async fn get<T: DeserializeOwned>(&self, route: &str, query: &str) -> Result<T, ControlError> {
         self.call(http::Method::GET, route, query, Bytes::new())
             .await
@@ -132,8 +124,7 @@ impl Control {
             ],
             body,
         };
-        // Long polls ask the server to wait up to its own bound; leave room for that.
-        let limit: Duration = CONTROL_REQUEST + FOLLOW_POLL;
+        let limit: Duration = CONTROL_REQUEST;
         let exchange = async {
             let stream = tokio::net::TcpStream::connect(addr)
                 .await

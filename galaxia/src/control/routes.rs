@@ -10,5 +10,5 @@ pub const POLICIES: &str = "/v1/cnp";
 pub const APPLY: &str = "/v1/cnp/apply";
 /// `POST`: delete policies by key or by file ([`super::views::DeleteRequest`]).
 pub const DELETE: &str = "/v1/cnp/delete";
-/// `GET`: flows ([`super::views::FlowsQuery`]), long-polling when `wait_ms` is set.
-pub const FLOWS: &str = "/v1/flows";
+/// `GET`: Prometheus text of the galaxy's metrics (Hubble's among them).
+pub const METRICS: &str = "/metrics";

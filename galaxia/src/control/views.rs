@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::epoch_ms;
-use crate::flows::{Flow, FlowFilter, Verdict};
 use crate::manifest::{Applied, ApplyMode, ObjectKey};
 use crate::state::{Cluster, Phase, Role, StoredPolicy};
 
@@ -23,6 +22,10 @@ pub struct PodView {
     pub created_ms: u64,
     /// The pod's egress proxy (`http_proxy` for `galaxia exec`).
     pub egress: String,
+    /// The pod's IP in the emulated cluster (a label: nothing dials it).
+    pub ip: String,
+    /// The node it runs on.
+    pub node: String,
     /// Container port -> where it really listens on 127.0.0.1.
     pub ports: BTreeMap<u16, String>,
 }
@@ -37,6 +40,8 @@ pub struct ServiceView {
     pub endpoints: Vec<String>,
     pub selector: BTreeMap<String, String>,
     pub created_ms: u64,
+    /// The ClusterIP in the emulated cluster (a label: the pods' proxies resolve the name).
+    pub cluster_ip: String,
 }
 
 /// Manifest text and the name it came from (a file, or `-`).
@@ -68,42 +73,6 @@ pub struct ApplyResponse {
     pub results: Vec<Applied>,
 }
 
-/// What `GET /v1/flows` takes.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct FlowsQuery {
-    /// Only flows after this sequence number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<u64>,
-    /// Only flows involving this pod (`name` or `namespace/name`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<Verdict>,
-    /// At most this many (the most recent ones).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last: Option<usize>,
-    /// Wait up to this long for a matching flow (a long poll).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wait_ms: Option<u64>,
-}
-
-impl FlowsQuery {
-    pub fn filter(&self) -> FlowFilter {
-        FlowFilter {
-            after: self.after,
-            pod: self.pod.clone(),
-            verdict: self.verdict,
-            last: self.last,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FlowsResponse {
-    pub flows: Vec<Flow>,
-    pub last_seq: u64,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PoliciesResponse {
     pub policies: Vec<StoredPolicy>,
@@ -132,6 +101,8 @@ pub fn pods(cluster: &Cluster) -> Vec<PodView> {
                 last_restart_ms: st.last_restart.map(epoch_ms),
                 created_ms: epoch_ms(p.created),
                 egress: format!("http://{}", p.egress),
+                ip: p.info.ip.to_string(),
+                node: p.info.node.to_string(),
                 ports: st.listen.iter().map(|(k, v)| (*k, v.to_string())).collect(),
             }
         })
@@ -160,6 +131,7 @@ pub fn services(cluster: &Cluster) -> Vec<ServiceView> {
                 .collect(),
             selector: s.model.selector.clone(),
             created_ms: epoch_ms(s.created),
+            cluster_ip: s.cluster_ip.to_string(),
         })
         .collect()
 }

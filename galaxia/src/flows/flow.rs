@@ -1,80 +1,167 @@
-//! One flow record: what the galaxy's enforcement point did with a connection or an HTTP request,
-//! with the typed reason that decided it.
-//!
-//! The line format imitates `hubble observe`, so that the book's screenshots and the local twin read
-//! the same: `Nov 26 05:11:20.123: default/asa-x:41234 <> default/estrela-da-morte-...:80 Policy
-//! denied DROPPED (TCP Flags: SYN)`.
+//! One flow: what the galaxy's datapath saw, with the content Cilium 1.15's Hubble puts in
+//! `flow.Flow` (verdict, drop reason, addresses, TCP flags, endpoints with identities and labels,
+//! node, event type, direction, reply, L7 HTTP, service), and the typed policy reason that
+//! decided it. The wire form is made from this on the way out (`hubble::convert`); here the
+//! endpoints are shared, not copied, because a flow is written for every packet event.
 
+use std::net::Ipv4Addr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
-use politica::{ConnectionReason, HttpReason};
+use politica::{ConnectionReason, HttpReason, MatchType, NumericIdentity, PolicyId};
 
-use crate::manifest::split_namespaced;
-use serde::{Deserialize, Serialize};
-
-/// Hubble's two verdicts that the emulator produces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+/// Hubble's verdicts that the galaxy produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Verdict {
     Forwarded,
     Dropped,
+    /// A policy verdict that sends the connection to the L7 proxy.
+    Redirected,
 }
 
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Forwarded => "FORWARDED",
-            Verdict::Dropped => "DROPPED",
-        }
+/// Where a trace event was observed (Cilium's datapath numbers: `to-endpoint` is 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObservationPoint {
+    ToEndpoint = 0,
+    ToProxy = 1,
+}
+
+/// Why a packet was dropped (Cilium's numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    PolicyDenied = 133,
+}
+
+/// TCP flags as a bit set, in the order Cilium names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TcpFlags(pub u8);
+
+impl TcpFlags {
+    pub const SYN: TcpFlags = TcpFlags(1);
+    pub const ACK: TcpFlags = TcpFlags(2);
+    pub const RST: TcpFlags = TcpFlags(4);
+    pub const FIN: TcpFlags = TcpFlags(8);
+    pub const PSH: TcpFlags = TcpFlags(16);
+    pub const SYN_ACK: TcpFlags = TcpFlags(1 | 2);
+    pub const ACK_PSH: TcpFlags = TcpFlags(2 | 16);
+    pub const ACK_FIN: TcpFlags = TcpFlags(2 | 8);
+
+    pub fn has(self, f: TcpFlags) -> bool {
+        self.0 & f.0 == f.0
+    }
+
+    /// Bits of `self` not in `seen`.
+    pub fn new_since(self, seen: TcpFlags) -> bool {
+        self.0 & !seen.0 != 0
+    }
+
+    pub fn union(self, other: TcpFlags) -> TcpFlags {
+        TcpFlags(self.0 | other.0)
+    }
+
+    /// Cilium's summary text: `SYN, ACK`, `ACK, PSH`, `ACK, FIN`.
+    pub fn names(self) -> String {
+        let names = [
+            (TcpFlags::SYN, "SYN"),
+            (TcpFlags::ACK, "ACK"),
+            (TcpFlags::RST, "RST"),
+            (TcpFlags::FIN, "FIN"),
+            (TcpFlags::PSH, "PSH"),
+        ];
+        names
+            .iter()
+            .filter(|(f, _)| self.has(*f))
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
-/// One end of a flow: a pod and a port (the client's ephemeral port, or the container port).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FlowEndpoint {
-    /// Shared with the pod (a flow is written for every request; its names are not copied).
+/// The direction of a flow relative to the endpoint where it was observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// A pod as Hubble shows one end of a flow: built once per pod, shared by its flows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointInfo {
+    /// Cilium's endpoint ID.
+    pub id: u16,
+    pub identity: NumericIdentity,
     pub namespace: Arc<str>,
     pub pod: Arc<str>,
+    /// The identity labels, `k8s:key=value`, sorted.
+    pub labels: Vec<String>,
+    /// The Deployment that owns the pod, if any.
+    pub workload: Option<Arc<str>>,
+    pub ip: Ipv4Addr,
+    /// The node the pod runs on.
+    pub node: Arc<str>,
+}
+
+/// One end of a flow: an endpoint and its port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub endpoint: Arc<EndpointInfo>,
     pub port: u16,
 }
 
-/// What was seen: a connection attempt dropped at L3/L4, or one HTTP request or response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-pub enum FlowKind {
-    /// A connection refused by policy: Cilium drops the SYN.
-    PolicyDenied,
-    /// An HTTP request seen by the L7 path; `url` is absolute (`http://host/path?query`).
-    HttpRequest { method: String, url: String },
-    /// The answer to a forwarded request.
-    HttpResponse {
-        method: String,
-        url: String,
-        code: u16,
-        latency_ms: u64,
+/// A Service, as `destination_service` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRef {
+    pub name: Arc<str>,
+    pub namespace: Arc<str>,
+}
+
+/// A policy as `ingress_allowed_by` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRef {
+    pub id: Arc<PolicyId>,
+    /// Stable for the life of the policy object (`metadata.uid`).
+    pub uid: Arc<str>,
+    /// The policy repository's revision when the verdict was given.
+    pub revision: u64,
+}
+
+/// An HTTP request or response, as Cilium's Envoy logs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Http {
+    pub response: bool,
+    pub method: Arc<str>,
+    /// Absolute: `http://host/path?query`.
+    pub url: Arc<str>,
+    pub protocol: &'static str,
+    /// The status (responses only).
+    pub code: u16,
+    /// Request to response (responses only).
+    pub latency_ns: u64,
+    /// Header names and values, sorted by name.
+    pub headers: Vec<(String, String)>,
+}
+
+/// What Cilium's datapath reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A packet that went on (`to-endpoint`, `to-proxy`).
+    Trace {
+        point: ObservationPoint,
+        flags: TcpFlags,
     },
+    /// A packet that was dropped.
+    Drop { reason: DropReason, flags: TcpFlags },
+    /// The policy decision on a new connection (or on a denied packet).
+    PolicyVerdict {
+        match_type: MatchType,
+        flags: TcpFlags,
+    },
+    /// An HTTP request or response seen by the L7 proxy.
+    L7(Box<Http>),
 }
 
-/// One flow record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Flow {
-    /// Position in the log since the galaxy started; `observe --follow` resumes after it.
-    pub seq: u64,
-    /// Milliseconds since the Unix epoch.
-    pub time_ms: u64,
-    pub source: FlowEndpoint,
-    pub destination: FlowEndpoint,
-    pub verdict: Verdict,
-    #[serde(flatten)]
-    pub kind: FlowKind,
-    /// The policy and rule that decided, or why nothing did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Decided>,
-}
-
-/// What decided a flow: the connection's verdict (an L3/L4 drop, or a request no L7 rule looked
-/// at), or the request's (an L7 allow or denial).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What decided a flow: the connection's verdict, or the request's (an L7 allow or denial).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Decided {
     Connection(ConnectionReason),
@@ -90,73 +177,79 @@ impl std::fmt::Display for Decided {
     }
 }
 
+/// One flow record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flow {
+    /// Position in the ring since the galaxy started (set when the flow is recorded).
+    pub seq: u64,
+    pub time: SystemTime,
+    pub uuid: u128,
+    pub verdict: Verdict,
+    pub event: Event,
+    /// As Cilium records them: for a reply, the source is the server.
+    pub source: Peer,
+    pub destination: Peer,
+    pub direction: Direction,
+    /// `None` when unknown (drops): Hubble then prints `<>`.
+    pub is_reply: Option<bool>,
+    /// The node that observed it.
+    pub node: Arc<str>,
+    pub destination_service: Option<Arc<ServiceRef>>,
+    /// The policy that allowed the connection (policy-verdict events that allowed it).
+    pub allowed_by: Option<PolicyRef>,
+    /// The policy and rule that decided, or why none did (galaxia's own: Hubble cannot say).
+    pub reason: Option<Decided>,
+}
+
 impl Flow {
-    /// True when `pod` is either end (`observe --pod`): by name, or `namespace/name`.
-    pub fn involves(&self, pod: &str) -> bool {
-        let (ns, name) = split_namespaced(pod);
-        [&self.source, &self.destination]
-            .iter()
-            .any(|e| &*e.pod == name && ns.is_none_or(|ns| ns == &*e.namespace))
+    pub fn is_drop(&self) -> bool {
+        matches!(self.event, Event::Drop { .. })
     }
 
-    /// The Hubble-like one-line rendering.
-    pub fn line(&self) -> String {
-        let arrow = match (self.verdict, &self.kind) {
-            (Verdict::Dropped, FlowKind::PolicyDenied) => "<>",
-            (_, FlowKind::HttpResponse { .. }) => "<-",
-            _ => "->",
-        };
-        // A response is printed from the client's side, with the arrow pointing back to it, as
-        // Hubble prints replies.
-        let (left, right) = (&self.source, &self.destination);
-        let what = match &self.kind {
-            FlowKind::PolicyDenied => {
-                format!("Policy denied {} (TCP Flags: SYN)", self.verdict.as_str())
-            }
-            FlowKind::HttpRequest { method, url } => {
-                format!(
-                    "http-request {} (HTTP/1.1 {method} {url})",
-                    self.verdict.as_str()
-                )
-            }
-            FlowKind::HttpResponse {
-                method,
-                url,
-                code,
-                latency_ms,
-            } => format!(
-                "http-response {} (HTTP/1.1 {code} {latency_ms}ms ({method} {url}))",
-                self.verdict.as_str()
+    /// True for an L7 request the proxy denied.
+    pub fn is_l7_denial(&self) -> bool {
+        matches!(&self.event, Event::L7(h) if !h.response) && self.verdict == Verdict::Dropped
+    }
+
+    /// The HTTP record, for L7 flows.
+    pub fn http(&self) -> Option<&Http> {
+        match &self.event {
+            Event::L7(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Cilium's `Summary`: `TCP Flags: SYN`, `HTTP/1.1 POST http://...`,
+    /// `HTTP/1.1 200 0ms (POST http://...)` (the latency truncated to whole milliseconds).
+    pub fn summary(&self) -> String {
+        match &self.event {
+            Event::Trace { flags, .. }
+            | Event::Drop { flags, .. }
+            | Event::PolicyVerdict { flags, .. } => format!("TCP Flags: {}", flags.names()),
+            Event::L7(h) if h.response => format!(
+                "{} {} {}ms ({} {})",
+                h.protocol,
+                h.code,
+                h.latency_ns / 1_000_000,
+                h.method,
+                h.url
             ),
-        };
-        format!(
-            "{}: {}/{}:{} {arrow} {}/{}:{} {what}",
-            hubble_time(self.time_ms),
-            left.namespace,
-            left.pod,
-            left.port,
-            right.namespace,
-            right.pod,
-            right.port
-        )
+            Event::L7(h) => format!("{} {} {}", h.protocol, h.method, h.url),
+        }
     }
 }
 
-/// Hubble's timestamp, `Nov 26 05:11:20.123` (UTC).
-pub fn hubble_time(time_ms: u64) -> String {
-    let t = crate::clock::from_epoch_ms(time_ms);
-    // `2026-11-26T05:11:20.123Z`: reshaped rather than pulling in a calendar crate.
-    let iso = humantime::format_rfc3339_millis(t).to_string();
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = iso
-        .get(5..7)
-        .and_then(|m| m.parse::<usize>().ok())
-        .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
-        .copied()
-        .unwrap_or("???");
-    let day = iso.get(8..10).unwrap_or("??");
-    let clock = iso.get(11..23).unwrap_or("??:??:??.???");
-    format!("{month} {day} {clock}")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_read_in_ciliums_order() {
+        assert_eq!(TcpFlags::SYN.names(), "SYN");
+        assert_eq!(TcpFlags::SYN_ACK.names(), "SYN, ACK");
+        assert_eq!(TcpFlags::ACK_PSH.names(), "ACK, PSH");
+        assert_eq!(TcpFlags::ACK_FIN.names(), "ACK, FIN");
+        assert!(TcpFlags::ACK_PSH.new_since(TcpFlags::SYN_ACK));
+        assert!(!TcpFlags::ACK.new_since(TcpFlags::SYN_ACK));
+    }
 }

@@ -1,7 +1,9 @@
-//! Hubble-like flows: the record of each decision ([`flow`]) and the bounded log of them ([`log`]).
+//! Hubble-like flows: the record of each datapath event ([`flow`]), the bounded ring that holds
+//! them ([`ring`]) and Hubble's metrics counted from them ([`metrics`]).
 
 pub mod flow;
-pub mod log;
+pub mod metrics;
+pub mod ring;
 
-pub use flow::{Decided, Flow, FlowEndpoint, FlowKind, Verdict};
-pub use log::{FlowFilter, FlowLog};
+pub use flow::{Decided, Flow};
+pub use ring::FlowRing;

@@ -22,3 +22,19 @@ pub async fn bind(what: impl Fn() -> String) -> Result<(TcpListener, SocketAddr)
     let addr = listener.local_addr().map_err(err)?;
     Ok((listener, addr))
 }
+
+/// Loopback port `port` (0: a free one) for `what`, and its address.
+pub async fn bind_port(
+    port: u16,
+    what: impl Fn() -> String,
+) -> Result<(TcpListener, SocketAddr), StartError> {
+    let err = |source| StartError::Bind {
+        what: what(),
+        source,
+    };
+    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port))
+        .await
+        .map_err(err)?;
+    let addr = listener.local_addr().map_err(err)?;
+    Ok((listener, addr))
+}

@@ -10,4 +10,4 @@ pub mod ship;
 pub mod start;
 
 pub use options::{Options, Upstream};
-pub use start::{Running, launch};
+pub use start::{Ports, Running, launch};

@@ -18,6 +18,8 @@ pub struct Options {
     pub patrol_timeout: Duration,
     /// How the proxies reach the Death Star replicas.
     pub upstream: Upstream,
+    /// How many flows Hubble's ring keeps (one less than a power of two); `None`: Hubble off.
+    pub hubble_buffer: Option<usize>,
 }
 
 /// How the proxies reach the Death Star replicas. Either way each replica is a whole estrela-da-morte
@@ -40,6 +42,7 @@ impl Default for Options {
             patrol_interval: Duration::from_secs(1),
             patrol_timeout: Duration::from_secs(2),
             upstream: Upstream::default(),
+            hubble_buffer: Some(crate::flows::ring::DEFAULT_CAPACITY),
         }
     }
 }

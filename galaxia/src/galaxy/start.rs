@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
 use super::error::StartError;
-use super::listen::bind;
+use super::listen::{bind, bind_port};
 use super::options::Options;
 use super::{deathstar, ship};
 use crate::control::api;
@@ -25,28 +25,69 @@ pub struct Galaxy {
     pub cluster: Arc<Cluster>,
 }
 
-/// A started galaxy with its control API.
+/// A started galaxy with its control API and Hubble's Observer API.
 #[derive(Debug)]
 pub struct Running {
     pub galaxy: Galaxy,
     /// The control API address.
     pub addr: SocketAddr,
+    /// Hubble's Observer API (gRPC).
+    pub hubble: SocketAddr,
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    hubble_server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
 }
 
-/// Start the galaxy of `manifests` and its control API on free loopback ports (inside a tokio
-/// runtime); it runs until [`Running::stop`].
-pub async fn launch(manifests: &Manifests, options: Options) -> Result<Running, StartError> {
+/// The loopback ports of a galaxy's APIs; 0 picks a free one.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub hubble: u16,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Ports {
+            hubble: crate::hubble::server::DEFAULT_PORT,
+        }
+    }
+}
+
+/// Start the galaxy of `manifests`, its control API on a free loopback port and Hubble's
+/// Observer API on `ports.hubble` (inside a tokio runtime); it runs until [`Running::stop`].
+pub async fn launch(
+    manifests: &Manifests,
+    options: Options,
+    ports: Ports,
+) -> Result<Running, StartError> {
     let (stop, shutdown) = watch::channel(false);
+    // Hubble's port first: it is the one a user may find taken (by another galaxy, or by
+    // `cilium hubble port-forward`), and nothing should start when it is.
+    let (hubble_listener, hubble) = bind_port(ports.hubble, || {
+        format!(
+            "Hubble's Observer API on 127.0.0.1:{} (another galaxy, or a `cilium hubble port-forward`, may hold it: stop it, or pass --hubble-port 0 for a free port)",
+            ports.hubble
+        )
+    })
+    .await?;
     let galaxy = Galaxy::start(manifests, options, shutdown.clone()).await?;
     let (listener, addr) = bind(|| "the control API".into()).await?;
-    let server = tokio::spawn(api::serve(galaxy.cluster.clone(), listener, shutdown));
+    let server = tokio::spawn(api::serve(
+        galaxy.cluster.clone(),
+        listener,
+        shutdown.clone(),
+    ));
+    let hubble_server = tokio::spawn(crate::hubble::server::serve(
+        galaxy.cluster.clone(),
+        hubble_listener,
+        shutdown,
+    ));
     Ok(Running {
         galaxy,
         addr,
+        hubble,
         stop,
         server,
+        hubble_server,
     })
 }
 
@@ -60,6 +101,7 @@ impl Running {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.server.await;
+        let _ = self.hubble_server.await;
         // Replicas drain for a moment; give them that moment so that ports are released.
         let _ = self
             .galaxy
@@ -85,7 +127,13 @@ impl Galaxy {
             listeners.push(listener);
             pods.push((model.clone(), egress));
         }
-        let cluster = Cluster::new(pods, manifests.services().to_vec(), now)?;
+        let cluster = Cluster::new(
+            &manifests.cluster(),
+            pods,
+            manifests.services().to_vec(),
+            options.hubble_buffer,
+            now,
+        )?;
         cluster
             .policies
             .apply_manifests(manifests.policies_only(), START_ORIGIN, ApplyMode::Apply);

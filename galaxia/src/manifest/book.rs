@@ -7,3 +7,5 @@ pub const STARWARS: &str = include_str!("../../../k8s/starwars.yml");
 pub const POLITICA_L4: &str = include_str!("../../../k8s/politica_l4.yml");
 /// `k8s/politica_l7.yml`: regra1 with the HTTP rule.
 pub const POLITICA_L7: &str = include_str!("../../../k8s/politica_l7.yml");
+/// `k8s/cluster.yml`: the kind cluster (its name, nodes and subnets).
+pub const CLUSTER: &str = include_str!("../../../k8s/cluster.yml");

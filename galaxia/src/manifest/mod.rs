@@ -10,6 +10,7 @@
 
 pub mod book;
 pub mod change;
+pub mod cluster;
 pub mod error;
 pub mod image;
 pub mod object;
@@ -25,6 +26,7 @@ use serde::Deserialize;
 use serde_norway::Value;
 
 pub use change::{Applied, ApplyMode, Change, Refusal};
+pub use cluster::KindCluster;
 pub use error::{LoadError, LoadErrors, Origin};
 pub use image::ImageKind;
 pub use object::{ObjectKey, ObjectKind, split_namespaced};
@@ -71,6 +73,8 @@ pub struct PolicyModel {
 #[derive(Debug, Clone, Default)]
 pub struct Manifests {
     objects: Vec<LoadedObject>,
+    /// The kind cluster config among the documents, if any (the last one wins).
+    cluster: Option<KindCluster>,
     ignored: Vec<Ignored>,
     pods: Vec<PodModel>,
     services: Vec<ServiceModel>,
@@ -86,6 +90,11 @@ impl Manifests {
 
     pub fn ignored(&self) -> &[Ignored] {
         &self.ignored
+    }
+
+    /// The kind cluster these manifests run on: theirs, else the book's.
+    pub fn cluster(&self) -> KindCluster {
+        self.cluster.clone().unwrap_or_else(KindCluster::book)
     }
 
     /// Every pod: declared Pods and the replicas of every Deployment.
@@ -291,13 +300,16 @@ fn list_dir(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
 struct Loader {
     objects: Vec<LoadedObject>,
     ignored: Vec<Ignored>,
+    cluster: Option<KindCluster>,
     errors: Vec<LoadError>,
 }
 
 impl Loader {
     fn finish(self) -> Result<Manifests, LoadErrors> {
         if self.errors.is_empty() {
-            Ok(Manifests::from_objects(self.objects, self.ignored))
+            let mut m = Manifests::from_objects(self.objects, self.ignored);
+            m.cluster = self.cluster;
+            Ok(m)
         } else {
             Err(LoadErrors(self.errors))
         }
@@ -402,6 +414,14 @@ impl Loader {
                         "CiliumClusterwideNetworkPolicy is not emulated by galaxia: a real Cilium is needed (or write a namespaced CiliumNetworkPolicy)".into(),
                     ));
                 } else {
+                    if kind == "Cluster" && api_version.starts_with("kind.x-k8s.io/") {
+                        match KindCluster::deserialize(value) {
+                            Ok(c) => self.cluster = Some(c),
+                            Err(e) => self
+                                .errors
+                                .push(err("", format!("not a kind cluster config: {e}"))),
+                        }
+                    }
                     self.ignored.push(Ignored {
                         origin: origin.clone(),
                         api_version,

@@ -1,8 +1,9 @@
-//! Stage 1, accept: one pod's egress listener and the HTTP/1.1 connections on it. What happens to
-//! each request is the caller's `handle` (the later stages).
+//! Stage 1, accept: one pod's egress listener and the HTTP/1.1 connections on it. What a
+//! connection is and what happens to each request on it is the [`Handler`]'s (the later stages).
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -14,17 +15,32 @@ use tokio::sync::watch;
 
 use super::body::{Held, ProxyBody};
 
-/// Accept until `shutdown` flips; each connection gets its own task, each request goes to
-/// `handle(client address, request, shutdown)`.
-pub async fn run<H, F>(listener: TcpListener, mut shutdown: watch::Receiver<bool>, handle: H)
-where
-    H: Fn(SocketAddr, Request<Incoming>, watch::Receiver<bool>) -> F
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    F: Future<Output = Result<Response<ProxyBody>, Held>> + Send + 'static,
-{
+/// The stages after accept.
+pub trait Handler: Clone + Send + Sync + 'static {
+    /// What the handler keeps for one client connection.
+    type Conn: Send + Sync + 'static;
+
+    /// A client connected from `peer`.
+    fn open(&self, peer: SocketAddr) -> Self::Conn;
+
+    /// One request on `conn` (by value: the future outlives this call).
+    fn handle(
+        self,
+        conn: Arc<Self::Conn>,
+        req: Request<Incoming>,
+        shutdown: watch::Receiver<bool>,
+    ) -> impl Future<Output = Result<Response<ProxyBody>, Held>> + Send + 'static;
+
+    /// The client's connection ended (closed by either side, or cut).
+    fn close(&self, conn: &Self::Conn);
+}
+
+/// Accept until `shutdown` flips; each connection gets its own task.
+pub async fn run<H: Handler>(
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+    handler: H,
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -34,7 +50,7 @@ where
             Ok((stream, peer)) => {
                 // Small requests and answers: do not let Nagle hold them back.
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(connection(stream, peer, shutdown.clone(), handle.clone()));
+                tokio::spawn(connection(stream, peer, shutdown.clone(), handler.clone()));
             }
             Err(e) => {
                 // EMFILE and friends: back off a little instead of spinning.
@@ -45,27 +61,23 @@ where
     }
 }
 
-async fn connection<H, F>(
+async fn connection<H: Handler>(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     mut shutdown: watch::Receiver<bool>,
-    handle: H,
-) where
-    H: Fn(SocketAddr, Request<Incoming>, watch::Receiver<bool>) -> F
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    F: Future<Output = Result<Response<ProxyBody>, Held>> + Send + 'static,
-{
+    handler: H,
+) {
+    let conn = Arc::new(handler.open(peer));
     let rx = shutdown.clone();
-    let service = service_fn(move |req| handle(peer, req, rx.clone()));
-    let conn = http1::Builder::new()
+    let (h, c) = (handler.clone(), Arc::clone(&conn));
+    let service = service_fn(move |req| h.clone().handle(Arc::clone(&c), req, rx.clone()));
+    let serving = http1::Builder::new()
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
     tokio::select! {
         // A held (dropped) request ends the connection with an error: expected, not logged.
-        _ = conn => {}
+        _ = serving => {}
         _ = shutdown.wait_for(|s| *s) => {}
     }
+    handler.close(&conn);
 }

@@ -4,7 +4,11 @@
 
 use hyper::{Request, Response, StatusCode};
 
+use std::sync::Arc;
+
 use super::body::{ProxyBody, local_answer};
+use crate::flows::flow::ServiceRef;
+use crate::state::dns::Destination;
 use crate::state::{Backend, Cluster, NoBackend};
 
 /// The request's destination as the client named it.
@@ -74,12 +78,12 @@ pub fn target<B>(
     })
 }
 
-/// Resolve the target and pick a ready backend.
+/// Resolve the target and pick a ready backend; the Service it went through, if any.
 pub fn backend(
     shared: &Cluster,
     target: &Target,
     from_ns: &str,
-) -> Result<Backend, Box<Response<ProxyBody>>> {
+) -> Result<(Backend, Option<Arc<ServiceRef>>), Box<Response<ProxyBody>>> {
     let Some(dest) = shared.resolve(&target.host, target.port, from_ns) else {
         // What curl reports as "Could not resolve host" in a cluster.
         return Err(Box::new(local_answer(
@@ -90,7 +94,14 @@ pub fn backend(
             ),
         )));
     };
-    shared.pick(dest).map_err(|e| {
+    let service = match dest {
+        Destination::Service { service, .. } => {
+            Some(Arc::clone(&shared.services[service].flow_ref))
+        }
+        Destination::Pod { .. } => None,
+    };
+    let picked = shared.pick(dest).map(|b| (b, service));
+    picked.map_err(|e| {
         Box::new(match e {
             NoBackend::NoSuchPort => local_answer(
                 StatusCode::BAD_GATEWAY,
@@ -142,7 +153,14 @@ mod tests {
         let m = crate::manifest::load_str(crate::manifest::book::STARWARS, "starwars.yml").unwrap();
         let addr: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
         let pods = m.pods().iter().map(|p| (p.clone(), addr)).collect();
-        Cluster::new(pods, m.services().to_vec(), SystemTime::now()).unwrap()
+        Cluster::new(
+            &m.cluster(),
+            pods,
+            m.services().to_vec(),
+            Some(crate::flows::ring::DEFAULT_CAPACITY),
+            SystemTime::now(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -231,14 +249,20 @@ mod tests {
             "http://estrela-da-morte.default/v1",
             "http://estrela-da-morte.default.svc.cluster.local/v1",
         ] {
-            let b = backend(&c, &to(url), "default").unwrap();
+            let (b, svc) = backend(&c, &to(url), "default").unwrap();
             assert_eq!((b.pod, b.port, b.addr), (replica.id, 80, listen), "{url}");
+            assert_eq!(
+                svc.map(|s| s.name.to_string()).as_deref(),
+                Some("estrela-da-morte")
+            );
         }
         // Another namespace's short name does not resolve.
         assert!(backend(&c, &to("http://estrela-da-morte/v1"), "outra").is_err());
         // Pod names resolve too, on the port asked for.
-        let b = backend(&c, &to(&format!("http://{}/v1", replica.name())), "default").unwrap();
+        let (b, svc) =
+            backend(&c, &to(&format!("http://{}/v1", replica.name())), "default").unwrap();
         assert_eq!(b.pod, replica.id);
+        assert!(svc.is_none(), "a pod name goes through no Service");
         assert_ne!(b.pod, PodId(usize::MAX));
     }
 }

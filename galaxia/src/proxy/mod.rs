@@ -10,6 +10,7 @@
 
 pub mod accept;
 pub mod body;
+pub mod datapath;
 pub mod forward;
 pub mod identify;
 pub mod policy;

@@ -1,5 +1,6 @@
 //! The proxies of one galaxy: each request from a pod meets the stages in order (identify,
-//! policy, forward), and every decision is written to the flow log with its typed reason.
+//! policy, forward), and what Cilium would report of its packets and of the L7 proxy's view is
+//! written to the flow ring ([`super::datapath`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,11 +10,13 @@ use hyper::{Request, Response};
 use politica::HttpRequest;
 use tokio::sync::watch;
 
+use super::accept::{self, Handler};
 use super::body::{Held, ProxyBody};
+use super::datapath::{ClientConn, Leg, LegPhase};
 use super::forward::Upstream;
-use super::policy::{self, Decision};
-use super::{accept, identify};
-use crate::flows::{Decided, Flow, FlowKind, Verdict};
+use super::identify;
+use super::policy::{self, Decision, Hold};
+use crate::flows::flow::{Http, PolicyRef, TcpFlags};
 use crate::state::{Cluster, PodId};
 
 /// The proxies of one galaxy (cheap to clone: one per pod listener and connection).
@@ -28,6 +31,34 @@ pub struct Proxy {
 impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Proxy").finish_non_exhaustive()
+    }
+}
+
+/// One pod's listener: the proxy and the pod whose clients connect to it.
+#[derive(Clone)]
+struct PodListener {
+    proxy: Proxy,
+    pod: PodId,
+}
+
+impl Handler for PodListener {
+    type Conn = ClientConn;
+
+    fn open(&self, peer: SocketAddr) -> ClientConn {
+        ClientConn::new(self.pod, peer.port())
+    }
+
+    fn handle(
+        self,
+        conn: Arc<ClientConn>,
+        req: Request<Incoming>,
+        shutdown: watch::Receiver<bool>,
+    ) -> impl std::future::Future<Output = Result<Response<ProxyBody>, Held>> + Send + 'static {
+        async move { self.proxy.handle(&conn, req, shutdown).await }
+    }
+
+    fn close(&self, conn: &ClientConn) {
+        conn.closed(&self.proxy.cluster);
     }
 }
 
@@ -54,101 +85,163 @@ impl Proxy {
         listener: tokio::net::TcpListener,
         shutdown: watch::Receiver<bool>,
     ) {
-        let handle = move |peer, req, shutdown| {
-            let proxy = self.clone();
-            async move { proxy.handle(pod, peer, req, shutdown).await }
-        };
-        accept::run(listener, shutdown, handle).await;
+        accept::run(listener, shutdown, PodListener { proxy: self, pod }).await;
     }
 
-    /// One request from pod `from`, through every stage.
+    /// One request on `conn`, through every stage.
     async fn handle(
         &self,
-        from: PodId,
-        peer: SocketAddr,
+        conn: &ClientConn,
         req: Request<Incoming>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Response<ProxyBody>, Held> {
         let cluster = &self.cluster;
-        let src = cluster.pod(from);
+        let src = cluster.pod(conn.src);
         let target = match identify::target(&req, self.fixed_host.as_deref()) {
             Ok(t) => t,
             Err(answer) => return Ok(*answer),
         };
-        let backend = match identify::backend(cluster, &target, src.namespace()) {
+        let (backend, service) = match identify::backend(cluster, &target, src.namespace()) {
             Ok(b) => b,
             Err(answer) => return Ok(*answer),
         };
         let dst = cluster.pod(backend.pod);
         let port = backend.port;
-        let source = src.flow_endpoint(peer.port());
-        let destination = dst.flow_endpoint(port);
-        let url = target.url();
-        let request = HttpRequest {
-            method: req.method().as_str(),
-            path: &target.path,
-            host: &target.authority,
-            headers: req.headers(),
+        let leg = Leg {
+            cluster,
+            conn,
+            dst,
+            port,
+            service,
         };
-        let decision = policy::decide(&cluster.policies.engine(), src, dst, port, &request);
-        let flow = |verdict, kind, reason| Flow {
-            seq: 0,
-            time_ms: 0,
-            source: source.clone(),
-            destination: destination.clone(),
-            verdict,
-            kind,
-            reason: Some(reason),
+        let ask = || {
+            let request = HttpRequest {
+                method: req.method().as_str(),
+                path: &target.path,
+                host: &target.authority,
+                headers: req.headers(),
+            };
+            let in_force = cluster.policies.current();
+            let decision = policy::decide(&in_force.engine, src, dst, port, &request);
+            (decision, in_force)
         };
-        let method = req.method().as_str().to_string();
-        match decision {
-            Decision::Drop(reason) => {
-                cluster.flows.push(flow(
-                    Verdict::Dropped,
-                    FlowKind::PolicyDenied,
-                    Decided::Connection(reason),
-                ));
-                policy::hold(shutdown).await;
-                Err(Held)
+        let phase = conn.phase(dst.id, port);
+        // A new connection's first packet is its SYN; an established one's, the request's data.
+        let first = match phase {
+            LegPhase::New => TcpFlags::SYN,
+            LegPhase::Open => TcpFlags::ACK_PSH,
+        };
+        let (mut decision, in_force) = ask();
+        let verdict_event = |decision: &Decision, in_force: &crate::state::policies::InForce| {
+            let c = decision.connection();
+            if !c.is_enforced() {
+                return;
             }
-            Decision::Deny(reason) => {
-                cluster.flows.push(flow(
-                    Verdict::Dropped,
-                    FlowKind::HttpRequest { method, url },
-                    Decided::Http(reason),
-                ));
+            let allowed = c.is_allowed();
+            let allowed_by = match &c.reason {
+                politica::ConnectionReason::AllowedBy(r) => Some(PolicyRef {
+                    id: Arc::clone(&r.policy),
+                    uid: in_force
+                        .uid(&r.policy)
+                        .cloned()
+                        .unwrap_or_else(|| Arc::from("")),
+                    revision: in_force.revision,
+                }),
+                _ => None,
+            };
+            leg.policy_verdict(
+                first,
+                allowed,
+                c.l7.is_some(),
+                c.match_type,
+                &c.reason,
+                allowed_by,
+            );
+        };
+        // Cilium decides a connection on its first packet, and an established one's packets only
+        // when the policy now denies them.
+        if phase == LegPhase::New || matches!(decision, Decision::Drop(_)) {
+            verdict_event(&decision, &in_force);
+        }
+        if let Decision::Drop(c) = &decision {
+            leg.drop(first, &c.reason);
+            let again = || {
+                let (d, f) = ask();
+                verdict_event(&d, &f);
+                match &d {
+                    Decision::Drop(c) => {
+                        leg.drop(first, &c.reason);
+                        None
+                    }
+                    _ => Some((d, f)),
+                }
+            };
+            match policy::hold(shutdown, phase == LegPhase::New, again).await {
+                Hold::Through((d, _)) => decision = d,
+                Hold::GaveUp => return Err(Held),
+            }
+        }
+        let redirected = decision.connection().l7.is_some();
+        if conn.phase(dst.id, port) == LegPhase::New {
+            leg.open(redirected);
+        }
+        leg.request_sent(redirected);
+        let reason = decision.reason();
+        // Only what goes through Envoy has an HTTP record (and the cost of one).
+        let record = |req: &Request<Incoming>| Http {
+            response: false,
+            method: Arc::from(req.method().as_str()),
+            url: Arc::from(target.url()),
+            protocol: "HTTP/1.1",
+            code: 0,
+            latency_ns: 0,
+            headers: http_headers(req.headers()),
+        };
+        match decision {
+            Decision::Drop(_) => Err(Held),
+            Decision::Deny { .. } => {
+                if cluster.flows.enabled() {
+                    leg.http_request(record(&req), false, reason);
+                }
+                leg.answer_sent();
                 Ok(policy::access_denied())
             }
-            Decision::Forward { l7, reason } => {
-                cluster.flows.push(flow(
-                    Verdict::Forwarded,
-                    FlowKind::HttpRequest {
-                        method: method.clone(),
-                        url: url.clone(),
-                    },
-                    reason,
-                ));
+            Decision::Forward { l7: None, .. } => {
+                let resp = self.upstream.send(req, &backend, false).await;
+                leg.answer_sent();
+                Ok(resp)
+            }
+            Decision::Forward { l7: Some(_), .. } if !cluster.flows.enabled() => {
+                let resp = self.upstream.send(req, &backend, true).await;
+                Ok(resp)
+            }
+            Decision::Forward { l7: Some(_), .. } => {
+                let request = record(&req);
+                let mut response = Http {
+                    response: true,
+                    headers: Vec::new(),
+                    ..request.clone()
+                };
+                leg.http_request(request, true, reason);
                 let started = std::time::Instant::now();
-                let resp = self.upstream.send(req, &backend, l7).await;
-                if l7 {
-                    cluster.flows.push(Flow {
-                        seq: 0,
-                        time_ms: 0,
-                        source,
-                        destination,
-                        verdict: Verdict::Forwarded,
-                        kind: FlowKind::HttpResponse {
-                            method,
-                            url,
-                            code: resp.status().as_u16(),
-                            latency_ms: u64::try_from(started.elapsed().as_millis())
-                                .unwrap_or(u64::MAX),
-                        },
-                        reason: None,
-                    });
-                }
+                let resp = self.upstream.send(req, &backend, true).await;
+                response.code = resp.status().as_u16();
+                response.latency_ns =
+                    u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                leg.http_response(response);
+                leg.answer_sent();
                 Ok(resp)
             }
         }
     }
+}
+
+/// The request's headers as Envoy logs them: one entry per value, sorted by name.
+fn http_headers(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    out.sort();
+    out
 }

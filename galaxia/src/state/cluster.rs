@@ -1,6 +1,7 @@
-//! Everything the proxies, the control API and the supervisors share about the running galaxy:
-//! its pods, Services, the policies in force and the flow log.
+//! Everything the proxies, the control API, Hubble and the supervisors share about the running
+//! galaxy: its nodes, pods, Services, the policies in force and the flows.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -10,18 +11,22 @@ use politica::{EndpointId, Endpoints};
 use super::pod::{Pod, PodId};
 use super::policies::PolicyStore;
 use super::service::Service;
-use crate::flows::FlowLog;
-use crate::manifest::{PodModel, ServiceModel, split_namespaced};
+use super::topology::{Topology, TopologyError};
+use crate::flows::FlowRing;
+use crate::flows::flow::EndpointInfo;
+use crate::flows::ring::RingError;
+use crate::manifest::{KindCluster, PodModel, ServiceModel, split_namespaced};
 
-/// Cilium numbers endpoints per node from 1; the galaxy numbers its pods in manifest order.
-const FIRST_ENDPOINT_ID: u16 = 1;
+/// Cilium numbers a node's endpoints between 1 and 4095.
+const ENDPOINT_IDS: u16 = 4095;
 
 #[derive(Debug)]
 pub struct Cluster {
+    pub topology: Topology,
     pub pods: Vec<Pod>,
     pub services: Vec<Service>,
     pub policies: PolicyStore,
-    pub flows: FlowLog,
+    pub flows: FlowRing,
 }
 
 /// Why a galaxy cannot be built from these manifests.
@@ -31,53 +36,72 @@ pub enum ClusterError {
     DuplicatePod(String),
     #[error("more pods than endpoint numbers ({0})")]
     TooManyPods(usize),
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    #[error("the flow buffer")]
+    Ring(#[from] RingError),
 }
 
 impl Cluster {
-    /// The galaxy's pods (each with its egress proxy's address), its Services, no policy yet.
+    /// The galaxy's pods (each with its egress proxy's address) on the nodes of `kind`, its
+    /// Services, no policy yet, and a flow ring of `capacity` (`None`: Hubble off, no flows).
     pub fn new(
+        kind: &KindCluster,
         pods: Vec<(PodModel, SocketAddr)>,
         services: Vec<ServiceModel>,
+        capacity: Option<usize>,
         created: SystemTime,
     ) -> Result<Cluster, ClusterError> {
+        let topology = Topology::new(kind)?;
+        let models: Vec<PodModel> = pods.iter().map(|(m, _)| m.clone()).collect();
+        let placed = topology.place(&models);
+        if pods.len() > usize::from(ENDPOINT_IDS) {
+            return Err(ClusterError::TooManyPods(pods.len()));
+        }
         let mut built: Vec<Pod> = Vec::with_capacity(pods.len());
         let mut endpoints = Endpoints::new();
-        let count = pods.len();
-        for (i, (model, egress)) in pods.into_iter().enumerate() {
+        let mut used_ids = BTreeSet::new();
+        for (i, ((model, egress), (node, ip))) in pods.into_iter().zip(placed).enumerate() {
             if built
                 .iter()
                 .any(|p| p.name() == model.name && p.namespace() == model.namespace)
             {
                 return Err(ClusterError::DuplicatePod(model.name));
             }
-            let id = u16::try_from(i)
-                .ok()
-                .and_then(|i| i.checked_add(FIRST_ENDPOINT_ID))
-                .map(EndpointId)
-                .ok_or(ClusterError::TooManyPods(count))?;
-            endpoints.insert(id, model.endpoint());
-            built.push(Pod::new(PodId(i), model, id, egress, created));
+            let id = endpoint_id(&model, &mut used_ids);
+            let identity = endpoints.insert(id, model.endpoint());
+            let labels = endpoints
+                .get(id)
+                .map(|k| k.labels.clone())
+                .unwrap_or_default();
+            let info = Arc::new(EndpointInfo {
+                id: id.0,
+                identity,
+                namespace: Arc::from(model.namespace.as_str()),
+                pod: Arc::from(model.name.as_str()),
+                labels,
+                workload: model.owner.as_deref().map(Arc::from),
+                ip,
+                node: Arc::clone(&topology.nodes[node].name),
+            });
+            built.push(Pod::new(PodId(i), model, (id, info, node), egress, created));
         }
+        let ips = topology.cluster_ips(&services);
         let services = services
             .into_iter()
-            .map(|model| Service::new(model, &built, created))
+            .zip(ips)
+            .map(|(model, ip)| Service::new(model, ip, &built, created))
             .collect();
         Ok(Cluster {
+            topology,
             pods: built,
             services,
             policies: PolicyStore::new(Arc::new(endpoints)),
-            flows: FlowLog::default(),
+            flows: match capacity {
+                Some(c) => FlowRing::new(c)?,
+                None => FlowRing::disabled()?,
+            },
         })
-    }
-
-    /// A galaxy with nothing in it (a placeholder before one starts).
-    pub fn empty() -> Cluster {
-        Cluster {
-            pods: Vec::new(),
-            services: Vec::new(),
-            policies: PolicyStore::new(Arc::new(Endpoints::new())),
-            flows: FlowLog::default(),
-        }
     }
 
     pub fn pod(&self, id: PodId) -> &Pod {
@@ -91,4 +115,18 @@ impl Cluster {
             .iter()
             .find(|p| p.name() == name && ns.is_none_or(|ns| ns == p.namespace()))
     }
+}
+
+/// A pod's endpoint ID: from a hash of its name (Cilium draws them at random), unique.
+fn endpoint_id(model: &PodModel, used: &mut BTreeSet<u16>) -> EndpointId {
+    let key = format!("{}/{}", model.namespace, model.name);
+    let h = key.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let mut n = 1 + u16::try_from(h % u32::from(ENDPOINT_IDS)).unwrap_or(0);
+    while used.contains(&n) {
+        n = if n == ENDPOINT_IDS { 1 } else { n + 1 };
+    }
+    used.insert(n);
+    EndpointId(n)
 }

@@ -8,8 +8,10 @@ pub mod dns;
 pub mod pod;
 pub mod policies;
 pub mod service;
+pub mod topology;
 
 pub use balance::{Backend, NoBackend};
 pub use cluster::{Cluster, ClusterError};
 pub use pod::{Phase, Pod, PodId, Role};
 pub use policies::{PolicyError, PolicyStore, StoredPolicy};
+pub use topology::{Node, Topology};

@@ -13,7 +13,7 @@ use frota::metrics::{Registry, ShipMetrics};
 use politica::EndpointId;
 use serde::{Deserialize, Serialize};
 
-use crate::flows::FlowEndpoint;
+use crate::flows::flow::{EndpointInfo, Peer};
 use crate::manifest::PodModel;
 
 /// A pod's place in the galaxy's pod list (pods live as long as the galaxy).
@@ -84,8 +84,12 @@ pub struct Pod {
     pub id: PodId,
     /// The pod as the manifests describe it (after a Deployment's expansion).
     pub model: PodModel,
-    /// Its number in the policy engine's endpoint table.
+    /// Its number in the policy engine's endpoint table (Cilium's endpoint ID).
     pub endpoint: EndpointId,
+    /// How flows show it: endpoint ID, identity, labels, IP, node (shared by its flows).
+    pub info: Arc<EndpointInfo>,
+    /// Its node's place in the topology.
+    pub node: usize,
     /// The pod's egress proxy: every client in the pod sends through it.
     pub egress: SocketAddr,
     pub created: SystemTime,
@@ -93,15 +97,13 @@ pub struct Pod {
     /// `None` for Death Star replicas.
     pub ship: Option<ShipMetrics>,
     state: Mutex<PodState>,
-    /// The namespace and name as every flow carries them: shared, not copied for each request.
-    flow_names: (Arc<str>, Arc<str>),
 }
 
 impl Pod {
     pub fn new(
         id: PodId,
         model: PodModel,
-        endpoint: EndpointId,
+        (endpoint, info, node): (EndpointId, Arc<EndpointInfo>, usize),
         egress: SocketAddr,
         created: SystemTime,
     ) -> Pod {
@@ -110,12 +112,10 @@ impl Pod {
             .flatten();
         Pod {
             id,
-            flow_names: (
-                Arc::from(model.namespace.as_str()),
-                Arc::from(model.name.as_str()),
-            ),
             model,
             endpoint,
+            info,
+            node,
             egress,
             created,
             ship,
@@ -152,10 +152,9 @@ impl Pod {
     }
 
     /// This pod at `port`, as one end of a flow.
-    pub fn flow_endpoint(&self, port: u16) -> FlowEndpoint {
-        FlowEndpoint {
-            namespace: Arc::clone(&self.flow_names.0),
-            pod: Arc::clone(&self.flow_names.1),
+    pub fn peer(&self, port: u16) -> Peer {
+        Peer {
+            endpoint: Arc::clone(&self.info),
             port,
         }
     }

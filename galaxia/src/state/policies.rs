@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use politica::{Endpoints, Engine};
+use politica::{Endpoints, Engine, PolicyId};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::{
@@ -43,11 +43,27 @@ pub enum PolicyError {
     },
 }
 
-/// When and from where each policy was last written.
+/// When and from where each policy was last written, and its `metadata.uid`.
 #[derive(Debug, Clone)]
 struct Meta {
     created_ms: u64,
     origin: String,
+    uid: Arc<str>,
+}
+
+/// The policies in force: the engine compiled from them, the policy repository's revision
+/// (Cilium counts every change from 1) and each policy's uid, for Hubble's `ingress_allowed_by`.
+#[derive(Debug, Default)]
+pub struct InForce {
+    pub engine: Engine,
+    pub revision: u64,
+    uids: BTreeMap<PolicyId, Arc<str>>,
+}
+
+impl InForce {
+    pub fn uid(&self, id: &PolicyId) -> Option<&Arc<str>> {
+        self.uids.get(id)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -62,26 +78,35 @@ pub struct PolicyStore {
     endpoints: Arc<Endpoints>,
     /// Serialises changes.
     stored: Mutex<Stored>,
-    engine: RwLock<Arc<Engine>>,
+    in_force: RwLock<Arc<InForce>>,
 }
 
 impl PolicyStore {
     /// No policy yet, over the galaxy's endpoints.
     pub fn new(endpoints: Arc<Endpoints>) -> Self {
-        let engine = Arc::new(Engine::new(Default::default(), endpoints.clone()));
+        let in_force = Arc::new(InForce {
+            engine: Engine::new(Default::default(), endpoints.clone()),
+            revision: 1,
+            uids: BTreeMap::new(),
+        });
         PolicyStore {
             endpoints,
             stored: Mutex::new(Stored::default()),
-            engine: RwLock::new(engine),
+            in_force: RwLock::new(in_force),
         }
     }
 
-    /// The engine in force now.
-    pub fn engine(&self) -> Arc<Engine> {
-        self.engine
+    /// The policies in force now.
+    pub fn current(&self) -> Arc<InForce> {
+        self.in_force
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The engine in force now.
+    pub fn engine(&self) -> Arc<InForce> {
+        self.current()
     }
 
     /// The stored policies, sorted by namespace and name.
@@ -147,12 +172,15 @@ impl PolicyStore {
         let results = stored.policies.apply(m, mode);
         let now = crate::clock::now_ms();
         for r in results.iter().filter(|r| r.result.is_ok()) {
-            let created_ms = stored.meta.get(&r.key).map_or(now, |m| m.created_ms);
+            let old = stored.meta.get(&r.key);
+            let created_ms = old.map_or(now, |m| m.created_ms);
+            let uid = old.map_or_else(|| Arc::from(uid_v4().as_str()), |m| m.uid.clone());
             stored.meta.insert(
                 r.key.clone(),
                 Meta {
                     created_ms,
                     origin: origin.to_string(),
+                    uid,
                 },
             );
         }
@@ -188,6 +216,40 @@ impl PolicyStore {
 
     fn install(&self, stored: &Stored) {
         let engine = Engine::new(stored.policies.policy_set(), self.endpoints.clone());
-        *self.engine.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
+        let uids = stored
+            .meta
+            .iter()
+            .map(|(k, m)| {
+                let id = PolicyId {
+                    namespace: k.namespace.clone(),
+                    name: k.name.clone(),
+                };
+                (id, m.uid.clone())
+            })
+            .collect();
+        let mut current = self.in_force.write().unwrap_or_else(|p| p.into_inner());
+        let revision = current.revision + 1;
+        *current = Arc::new(InForce {
+            engine,
+            revision,
+            uids,
+        });
     }
+}
+
+/// A random version 4 UUID, as the API server gives each object.
+fn uid_v4() -> String {
+    let b: [u8; 16] = rand::random();
+    let mut b = b;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }

@@ -1,31 +1,47 @@
 //! One running Service: its manifest model, the pods its selector picks, and its round-robin
 //! position.
 
+use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use super::pod::{Pod, PodId};
+use crate::flows::flow::ServiceRef;
 use crate::manifest::ServiceModel;
 
 #[derive(Debug)]
 pub struct Service {
     pub model: ServiceModel,
     pub created: SystemTime,
+    pub cluster_ip: Ipv4Addr,
+    /// How flows name it (`destination_service`).
+    pub flow_ref: Arc<ServiceRef>,
     /// The pods the selector picks (fixed: pods do not come and go).
     pub members: Vec<PodId>,
     next: AtomicUsize,
 }
 
 impl Service {
-    pub fn new(model: ServiceModel, pods: &[Pod], created: SystemTime) -> Service {
+    pub fn new(
+        model: ServiceModel,
+        cluster_ip: Ipv4Addr,
+        pods: &[Pod],
+        created: SystemTime,
+    ) -> Service {
         let members = pods
             .iter()
             .filter(|p| model.selects(&p.model))
             .map(|p| p.id)
             .collect();
         Service {
+            flow_ref: Arc::new(ServiceRef {
+                name: Arc::from(model.name.as_str()),
+                namespace: Arc::from(model.namespace.as_str()),
+            }),
             model,
             created,
+            cluster_ip,
             members,
             next: AtomicUsize::new(0),
         }

@@ -20,7 +20,7 @@ use super::timing::{
 };
 use crate::cli::{Command, Error, Io, VerbLine};
 use crate::control::discovery::{self, ControlArgs, Discovery};
-use crate::flows::FlowFilter;
+use crate::flows::flow::{Event, TcpFlags};
 use crate::galaxy::{Options, Running, ship};
 use crate::manifest::{self, book};
 use crate::state::{Cluster, Role};
@@ -118,16 +118,14 @@ impl<'o> Runner<'o> {
         Ok(())
     }
 
-    fn cluster(&self) -> Arc<Cluster> {
-        match &self.running {
-            Some(r) => r.galaxy.cluster.clone(),
-            // The first step starts it; an empty galaxy keeps the checks total anyway.
-            None => Arc::new(Cluster::empty()),
-        }
+    fn cluster(&self) -> Option<Arc<Cluster>> {
+        self.running.as_ref().map(|r| r.galaxy.cluster.clone())
     }
 
     fn snapshot(&self) -> Mark {
-        let c = self.cluster();
+        let Some(c) = self.cluster() else {
+            return Mark::default();
+        };
         Mark {
             counts: c
                 .pods
@@ -141,7 +139,10 @@ impl<'o> Runner<'o> {
 
     /// Wait (up to [`MUST_HAPPEN`]) for `check` to hold.
     fn wait(&self, check: Check) -> bool {
-        let c = self.cluster();
+        // The first step starts the galaxy; before that, nothing holds.
+        let Some(c) = self.cluster() else {
+            return false;
+        };
         let mark = &self.mark;
         let count = |pod: &str, o: Outcome| {
             c.find_pod(pod)
@@ -168,11 +169,16 @@ impl<'o> Runner<'o> {
                 c.pods.iter().all(|p| p.read(|s| s.ready)) && restarts(&c) > mark.restarts
             }
             Check::FlowsShowDenialAndDrop => {
-                let all = c.flows.query(&FlowFilter::default());
-                let l7 = all.iter().any(|f| f.line().contains("http-request DROPPED (HTTP/1.1 PUT http://estrela-da-morte.default.svc.cluster.local/v1/exhaust-port)"));
-                let l4 = all
-                    .iter()
-                    .any(|f| f.line().contains("Policy denied DROPPED (TCP Flags: SYN)"));
+                let all = c.flows.snapshot();
+                let l7 = all.iter().any(|f| {
+                    f.is_l7_denial()
+                        && f.http().is_some_and(|h| {
+                            &*h.method == "PUT" && h.url.ends_with("/v1/exhaust-port")
+                        })
+                });
+                let l4 = all.iter().any(
+                    |f| matches!(f.event, Event::Drop { flags, .. } if flags == TcpFlags::SYN),
+                );
                 l7 && l4
             }
         })
@@ -247,14 +253,18 @@ impl<'o> Runner<'o> {
         };
         let running = self
             .rt
-            .block_on(crate::galaxy::launch(&manifests, options))
+            .block_on(crate::galaxy::launch(
+                &manifests,
+                options,
+                crate::galaxy::Ports { hubble: 0 },
+            ))
             .map_err(|e| Error::verb("tutorial: starting the galaxy", e))?;
         discovery::write(
             &self.control.path(),
             &Discovery {
                 addr: running.addr,
                 pid: std::process::id(),
-                hubble: None,
+                hubble: Some(running.hubble),
             },
         )
         .map_err(|e| Error::verb("tutorial: writing the discovery file", e))?;
@@ -283,7 +293,9 @@ impl<'o> Runner<'o> {
     /// The ships' patrol counters, by outcome.
     fn traffic(&mut self) -> Result<(), Error> {
         std::thread::sleep(SETTLE);
-        let c = self.cluster();
+        let Some(c) = self.cluster() else {
+            return Ok(());
+        };
         writeln!(self.out, "  {}:", narration::traffic(self.lang))?;
         for p in c.pods.iter().filter(|p| p.role() == Role::Ship) {
             let counts = ship::counts(p);

@@ -36,6 +36,7 @@ impl Galaxy {
         let mut cmd = Command::new(bin());
         cmd.current_dir(repo_root())
             .arg("up")
+            .args(["--hubble-port", "0"])
             .arg("--control-file")
             .arg(dir.path().join("control.json"));
         for f in files {
