@@ -62,12 +62,13 @@ fi
 
 # Each fuzzer runs for a bounded time on its committed corpus (FUZZ_SECONDS each, shared by a
 # crate's targets): galaxia's manifest and policy loader, the ships' curl argument parser,
-# loadtest's URL, --mix and --fail-if parsers.
-say "fuzz: ${FUZZ_SECONDS:=60} s each for galaxia, frota and loadtest"
+# loadtest's URL, --mix and --fail-if parsers, the Death Star's request handling.
+say "fuzz: ${FUZZ_SECONDS:=60} s each for galaxia, frota, loadtest and estrela-da-morte"
 if command -v g++ >/dev/null; then
   CARGO_TARGET_DIR="$PWD/target/fuzz" galaxia/fuzz/run.sh "$FUZZ_SECONDS"
   CARGO_TARGET_DIR="$PWD/target/fuzz" frota/fuzz/run.sh "$FUZZ_SECONDS"
   CARGO_TARGET_DIR="$PWD/target/fuzz" loadtest/fuzz/run.sh "$FUZZ_SECONDS"
+  CARGO_TARGET_DIR="$PWD/target/fuzz" estrela-da-morte/fuzz/run.sh "$FUZZ_SECONDS"
 else
   echo "SKIP fuzz: libFuzzer needs a C++ compiler (apt-get install g++)"
   if [ "${REQUIRE_ALL:-0}" = 1 ]; then exit 1; fi
