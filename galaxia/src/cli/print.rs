@@ -11,11 +11,24 @@ use super::error::Error;
 pub struct Io<'a> {
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
+    /// `out` is the process's own stdout and that is a terminal (colors may go there); false
+    /// for injected writers, so that tests and the tutorial never see escape codes.
+    pub out_is_terminal: bool,
 }
 
 impl<'a> Io<'a> {
     pub fn new(out: &'a mut dyn Write, err: &'a mut dyn Write) -> Io<'a> {
-        Io { out, err }
+        Io {
+            out,
+            err,
+            out_is_terminal: false,
+        }
+    }
+
+    /// Say whether `out` is a terminal (`main` sets it for the real stdout).
+    pub fn with_terminal(mut self, out_is_terminal: bool) -> Io<'a> {
+        self.out_is_terminal = out_is_terminal;
+        self
     }
 }
 
@@ -27,6 +40,12 @@ pub enum Format {
     Wide,
     Json,
     Markdown,
+    /// Hubble's formats (`observe`): one line a flow, `KEY: value` blocks, aligned columns, and
+    /// protojson (`json` is the same as `jsonpb` there).
+    Compact,
+    Dict,
+    Table,
+    Jsonpb,
     /// A name no verb knows, kept to be refused with kubectl's message.
     Unknown(String),
 }
@@ -38,6 +57,10 @@ impl Format {
             "wide" => Format::Wide,
             "json" => Format::Json,
             "markdown" => Format::Markdown,
+            "compact" => Format::Compact,
+            "dict" => Format::Dict,
+            "table" => Format::Table,
+            "jsonpb" => Format::Jsonpb,
             other => Format::Unknown(other.to_string()),
         })
     }
@@ -48,6 +71,10 @@ impl Format {
             Format::Wide => "wide",
             Format::Json => "json",
             Format::Markdown => "markdown",
+            Format::Compact => "compact",
+            Format::Dict => "dict",
+            Format::Table => "table",
+            Format::Jsonpb => "jsonpb",
             Format::Unknown(s) => s,
         }
     }

@@ -1685,6 +1685,7 @@ pub(crate) mod selector {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure report
 mod tests {
     use super::*;
 

@@ -1327,6 +1327,7 @@ fn read_flow_filter(v: &Value, path: &str) -> Result<FlowFilter, DecodeError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure report
 mod tests {
     use super::*;
 

@@ -968,6 +968,7 @@ pub fn list_nodes(nodes: &[Node], wide: bool) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure report
 mod tests {
     use super::*;
     use crate::hubble::proto::flow::{CiliumEventType, Endpoint, Ip, Layer4, Tcp};

@@ -1648,6 +1648,7 @@ impl Cursor<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure report
 mod tests {
     use super::*;
 
