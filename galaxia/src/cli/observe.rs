@@ -32,9 +32,10 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_FILE_LAST: u64 = 1_000_000;
 
 /// Flows of the galaxy, as `hubble observe` shows them (same flags, same output).
-///
-/// Formats (`-o`): compact (default), dict, table, json/jsonpb.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Output formats (-o): compact (the default), dict, table, json (or jsonpb).\nThe flows come from the running galaxy's Observer API (its discovery file), --server HOST:PORT, or --input-file."
+)]
 pub struct Args {
     #[command(flatten)]
     pub flags: ObserveFlags,
