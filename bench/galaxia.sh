@@ -91,7 +91,7 @@ PIDS+=("$!")
 
 # galaxia with the book's L7 policy in force: start_galaxia NAME UPSTREAM sets GAL_URL and GAL_PID
 start_galaxia() {
-  "$TARGET_DIR/release/galaxia" up -f k8s/starwars.yml -f k8s/politica_l7.yml --no-patrol --hubble-port 0 \
+  "$TARGET_DIR/release/galaxia" up -f k8s/starwars.yml -f k8s/politica_l7.yml --no-patrol --hubble-port 0 --ui-port 0 \
     --upstream "$2" --forward caca-tie=estrela-da-morte --control-file "$TMP/$1.control.json" \
     >"$TMP/$1.out" 2>"$TMP/$1.err" &
   GAL_PID=$!

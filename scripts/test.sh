@@ -14,9 +14,12 @@ QUICK=0
 say() { printf '\n== %s\n' "$*"; }
 
 # Debian packages the tests use: curl (the ships' curl front end is compared with the real one),
-# procps (kill), g++ (libFuzzer), the shellcheck linter, podman and friends (images); wrk is only for
+# procps (kill), g++ (libFuzzer), the shellcheck linter, podman and friends (images), chromium (the
+# web UI's browser tests), clang and libbpf-dev (the eBPF datapath's programs), iproute2, nftables,
+# bpftool and tcpdump (the eBPF datapath's tests and its host-namespace checks); wrk is only for
 # benchmarks and is not installed here.
-APT_PACKAGES=(curl procps g++ shellcheck podman buildah skopeo runc)
+APT_PACKAGES=(curl procps g++ shellcheck podman buildah skopeo runc chromium clang libbpf-dev iproute2
+  nftables bpftool tcpdump)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

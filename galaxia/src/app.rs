@@ -71,3 +71,16 @@ pub fn init_logging(format: LogFormat) {
         builder.init();
     }
 }
+
+/// Lift the soft open-file limit to the hard one, as Go's runtime (1.19 on) and nginx's
+/// `worker_rlimit_nofile` do: a galaxy's proxies hold two descriptors a connection, and
+/// Debian's soft default of 1024 is what a load test meets first. Failing to is not fatal.
+pub fn raise_open_file_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+        && let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+    {
+        tracing::debug!(error = %e, soft, hard, "raising the open-file limit failed");
+    }
+}

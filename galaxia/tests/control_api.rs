@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use axum::body::Body;
 use galaxia::cli::kubectl;
-use galaxia::control::api::app;
+use galaxia::control::api::{Access, app};
 use galaxia::control::routes;
 use galaxia::control::views::{
     ApplyRequest, ApplyResponse, DeleteRequest, ErrorBody, PodView, PoliciesResponse, ServiceView,
@@ -37,8 +37,30 @@ fn cluster() -> Arc<Cluster> {
     )
 }
 
+const PORT: u16 = 4242;
+const TOKEN: &str = "secret-of-this-run";
+
+fn access() -> Access {
+    Access {
+        token: Arc::from(TOKEN),
+        port: PORT,
+    }
+}
+
+/// What the verbs send on every request.
+fn signed(mut req: Request<Body>) -> Request<Body> {
+    let h = req.headers_mut();
+    h.insert("host", format!("127.0.0.1:{PORT}").parse().unwrap());
+    h.insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    req
+}
+
 async fn call(c: &Arc<Cluster>, req: Request<Body>) -> (StatusCode, Vec<u8>) {
-    let resp = app(c.clone()).oneshot(req).await.unwrap();
+    call_raw(c, signed(req)).await
+}
+
+async fn call_raw(c: &Arc<Cluster>, req: Request<Body>) -> (StatusCode, Vec<u8>) {
+    let resp = app(c.clone(), access()).oneshot(req).await.unwrap();
     let status = resp.status();
     (
         status,
@@ -87,7 +109,7 @@ async fn apply(
     let resp: ApplyResponse = serde_json::from_slice(&body).unwrap();
     resp.results
         .iter()
-        .map(|r| (r.result, kubectl::applied(r)))
+        .map(|r| (r.result, kubectl::applied(r, None)))
         .collect()
 }
 
@@ -160,7 +182,7 @@ async fn every_typed_result_and_its_kubectl_line() {
             let resp: ApplyResponse = serde_json::from_slice(&body).unwrap();
             resp.results
                 .iter()
-                .map(|r| (r.result, kubectl::applied(r)))
+                .map(|r| (r.result, kubectl::applied(r, None)))
                 .collect::<Vec<_>>()
         }
     };
@@ -224,4 +246,72 @@ async fn refuses_what_a_running_galaxy_does_not_change() {
     }
     let policies: PoliciesResponse = get(&c, routes::POLICIES).await;
     assert!(policies.policies.is_empty(), "nothing was applied");
+}
+
+#[tokio::test]
+async fn foreign_hosts_origins_and_tokenless_requests_are_refused() {
+    let c = cluster();
+    let (status, _) = call(
+        &c,
+        Request::post(routes::APPLY)
+            .header("content-type", "application/json")
+            .body(Body::from(
+                serde_json::to_vec(&ApplyRequest {
+                    mode: ApplyMode::Create,
+                    source: Source {
+                        origin: "l4".into(),
+                        text: book::POLITICA_L4.into(),
+                    },
+                })
+                .unwrap(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let delete = || {
+        Request::post(routes::DELETE)
+            .header("content-type", "application/json")
+            .body(Body::from(
+                serde_json::to_vec(&DeleteRequest {
+                    keys: vec![regra1()],
+                    source: None,
+                })
+                .unwrap(),
+            ))
+            .unwrap()
+    };
+    // DNS rebinding: a page of evil.example whose name now points at 127.0.0.1.
+    let mut rebound = signed(delete());
+    rebound
+        .headers_mut()
+        .insert("host", "evil.example".parse().unwrap());
+    // A page of another origin posting to the real address.
+    let mut cross = signed(delete());
+    cross
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    // No token: anyone on the machine but the galaxy's user.
+    let mut tokenless = signed(delete());
+    tokenless.headers_mut().remove("authorization");
+    let mut wrong = signed(delete());
+    wrong
+        .headers_mut()
+        .insert("authorization", "Bearer guess".parse().unwrap());
+    for (what, req) in [
+        ("foreign Host", rebound),
+        ("foreign Origin", cross),
+        ("no token", tokenless),
+        ("wrong token", wrong),
+    ] {
+        let (status, body) = call_raw(&c, req).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
+        let e: ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert!(!e.error.is_empty(), "{what}");
+    }
+    let policies: PoliciesResponse = get(&c, routes::POLICIES).await;
+    assert_eq!(policies.policies.len(), 1, "regra1 is still in force");
+    // Reads are guarded too: they tell what runs.
+    let (status, _) = call_raw(&c, Request::get(routes::PODS).body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -55,7 +55,7 @@ async fn policy_changes_take_effect_from_the_next_request_and_every_request_coun
     let running = galaxia::galaxy::launch(
         &manifests,
         options.clone(),
-        galaxia::galaxy::Ports { hubble: 0 },
+        galaxia::galaxy::Ports { hubble: 0, ui: 0 },
     )
     .await
     .expect("start the galaxy");

@@ -10,6 +10,9 @@ use crate::problem::Problem;
 
 /// Bounds a hostile pattern's compile time and memory (the loader is fuzzed).
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// The longest pattern compiled: Cilium's own examples are a few dozen bytes, and parsing a huge
+/// one costs memory before any size limit applies.
+pub(crate) const MAX_PATTERN: usize = 4096;
 
 /// One HTTP request as the L7 proxy sees it.
 #[derive(Debug, Clone, Copy)]
@@ -96,6 +99,17 @@ impl CompiledHttpRule {
 /// Compile a full-match regex; an empty pattern means "any value", as in Cilium.
 fn anchored(pattern: Option<&str>, field: &str, problems: &mut Vec<Problem>) -> Option<Regex> {
     let pattern = pattern.filter(|p| !p.is_empty())?;
+    if pattern.len() > MAX_PATTERN {
+        problems.push(Problem::new(
+            field,
+            format!(
+                "{} is a {}-byte regular expression: at most {MAX_PATTERN} bytes are accepted",
+                preview(pattern),
+                pattern.len()
+            ),
+        ));
+        return None;
+    }
     match RegexBuilder::new(&format!("^(?:{pattern})$"))
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
@@ -113,9 +127,26 @@ fn anchored(pattern: Option<&str>, field: &str, problems: &mut Vec<Problem>) -> 
                 .trim();
             problems.push(Problem::new(
                 field,
-                format!("{pattern:?} is not a valid RE2 regular expression: {detail}"),
+                format!(
+                    "{} is not a valid RE2 regular expression: {detail}",
+                    preview(pattern)
+                ),
             ));
             None
         }
     }
+}
+
+/// A pattern as a message quotes it: whole when short, its start otherwise (a message must not be
+/// as long as a hostile input).
+pub(crate) fn preview(pattern: &str) -> String {
+    const SHOWN: usize = 60;
+    if pattern.len() <= SHOWN {
+        return format!("{pattern:?}");
+    }
+    let mut end = SHOWN;
+    while !pattern.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{:?}...", &pattern[..end])
 }

@@ -47,39 +47,52 @@ pub fn send(
     output.format(&[])?;
     let sources = read_sources(files)?;
     let (control, rt) = connect(control)?;
-    let mut failed = false;
+    let mut errors = Errors::default();
     for source in sources {
+        let origin = source.origin.clone();
         let req = ApplyRequest { mode, source };
-        let resp = match rt.block_on(control.apply(&req)) {
-            Ok(r) => r,
-            Err(ControlError::Refused(msg)) => {
-                writeln!(io.err, "error: {msg}")?;
-                failed = true;
-                continue;
-            }
+        match rt.block_on(control.apply(&req)) {
+            Ok(resp) => errors.results(&resp, Some(&origin), io)?,
+            Err(ControlError::Refused(msg)) => errors.0.push(msg),
             Err(e) => return Err(e.into()),
-        };
-        failed |= !print_results(&resp, io)?;
-    }
-    if failed {
-        return Err(Error::Reported(1));
-    }
-    Ok(())
-}
-
-/// kubectl's line for each object: stdout when it went through, stderr when not. True when all did.
-pub fn print_results(resp: &ApplyResponse, io: &mut Io<'_>) -> Result<bool, Error> {
-    let mut all = true;
-    for r in &resp.results {
-        match kubectl::applied(r) {
-            Ok(line) => writeln!(io.out, "{line}")?,
-            Err(line) => {
-                all = false;
-                writeln!(io.err, "{line}")?;
-            }
         }
     }
-    Ok(all)
+    errors.finish(io)
+}
+
+/// What a verb could not do, printed after everything it did, as kubectl aggregates them.
+#[derive(Debug, Default)]
+pub struct Errors(pub Vec<String>);
+
+impl Errors {
+    /// Print each object's line that went through; keep the refusals and the documents left
+    /// alone for the end. `from` is the file the request carried.
+    pub fn results(
+        &mut self,
+        resp: &ApplyResponse,
+        from: Option<&str>,
+        io: &mut Io<'_>,
+    ) -> Result<(), Error> {
+        // cli-runtime's builder fails a document before the server sees any, so kubectl lists
+        // these before the server's refusals.
+        self.0.extend(resp.not_run.iter().map(kubectl::not_run));
+        for r in &resp.results {
+            match kubectl::applied(r, from) {
+                Ok(line) => writeln!(io.out, "{line}")?,
+                Err(line) => self.0.push(line),
+            }
+        }
+        Ok(())
+    }
+
+    /// Exit 1 after printing them, when there are any.
+    pub fn finish(self, io: &mut Io<'_>) -> Result<(), Error> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        io.err.write_all(kubectl::errors(&self.0).as_bytes())?;
+        Err(Error::Reported(1))
+    }
 }
 
 /// Read every file named (directories: their `.yaml`, `.yml` and `.json` files, sorted), with the
@@ -89,23 +102,36 @@ pub fn read_sources(files: &[PathBuf]) -> Result<Vec<Source>, Error> {
     for f in files {
         if f == Path::new("-") {
             let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text)?;
+            // One byte past the limit is enough to tell that it is too large.
+            std::io::stdin()
+                .take(crate::manifest::limits::MAX_BYTES as u64 + 1)
+                .read_to_string(&mut text)?;
+            if let Err(e) = crate::manifest::limits::check(&text) {
+                return Err(Error::Usage(format!("-: {e}")));
+            }
             out.push(Source {
                 origin: "-".to_string(),
                 text,
             });
             continue;
         }
+        // kubectl's words for a path that is not there; what galaxia found wrong otherwise.
         let read_err = |e: std::io::Error| {
-            Error::Usage(format!(
-                "the path \"{}\" does not exist or cannot be read: {e}",
-                f.display()
-            ))
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::Usage(format!("the path \"{}\" does not exist", f.display()))
+            } else {
+                Error::Usage(format!("the path \"{}\" cannot be read: {e}", f.display()))
+            }
         };
         let read = |p: &Path| -> Result<Source, Error> {
+            if !p.exists() {
+                return Err(read_err(std::io::ErrorKind::NotFound.into()));
+            }
+            let text = crate::manifest::read_manifest(p)
+                .map_err(|e| Error::Usage(format!("{}: {e}", p.display())))?;
             Ok(Source {
                 origin: p.display().to_string(),
-                text: std::fs::read_to_string(p).map_err(read_err)?,
+                text,
             })
         };
         if f.is_dir() {

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 
 use super::error::Error;
 use super::print::Io;
-use super::{apply, create, delete, describe, exec, get, observe, policy, up};
+use super::{apply, create, delete, describe, exec, get, hubble, observe, policy, up};
 use crate::control::discovery::ControlArgs;
 
 /// One variant per verb; the variant's doc comment (or the args' own) is its help line.
@@ -38,6 +38,14 @@ pub enum Command {
     Exec(exec::Args),
     /// Hubble-like flows of the running galaxy.
     Observe(observe::Args),
+    /// Hubble's own verbs: `hubble ui` opens the web UI (as `cilium hubble ui`).
+    #[command(subcommand)]
+    Hubble(hubble::HubbleCommand),
+    /// The eBPF datapath's maps, as `cilium bpf` prints them (`galaxia up --datapath ebpf`).
+    #[command(subcommand)]
+    Bpf(crate::ebpf::cli::BpfCommand),
+    /// Remove what eBPF galaxies killed with `kill -9` left behind (root).
+    Cleanup(crate::ebpf::cli::CleanupArgs),
 }
 
 impl Command {
@@ -52,6 +60,9 @@ impl Command {
             Command::Describe(args) => describe::run(args, io),
             Command::Exec(args) => exec::run(args, io),
             Command::Observe(args) => observe::run(args, io),
+            Command::Hubble(cmd) => hubble::run(cmd, io),
+            Command::Bpf(cmd) => crate::ebpf::cli::run_bpf(cmd, io),
+            Command::Cleanup(args) => crate::ebpf::cli::run_cleanup(args, io),
         }
     }
 }
@@ -91,6 +102,9 @@ impl Command {
             Command::Describe(a) => a.control = control.clone(),
             Command::Exec(a) => a.control = control.clone(),
             Command::Observe(a) => a.control = control.clone(),
+            Command::Hubble(hubble::HubbleCommand::Ui(a)) => a.control = control.clone(),
+            Command::Bpf(cmd) => *cmd.control_mut() = control.clone(),
+            Command::Cleanup(_) => {}
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::apply::{print_results, read_sources};
+use super::apply::{Errors, read_sources};
 use super::error::Error;
 use super::get::Resource;
 use super::print::{Io, OutputArgs};
@@ -65,13 +65,11 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
         }
     }
     let (control, rt) = connect(&args.control)?;
-    let mut failed = false;
+    let mut errors = Errors::default();
     for req in requests {
         let resp = rt.block_on(control.delete(&req))?;
-        failed |= !print_results(&resp, io)?;
+        let from = req.source.as_ref().map(|s| s.origin.as_str());
+        errors.results(&resp, from, io)?;
     }
-    if failed {
-        return Err(Error::Reported(1));
-    }
-    Ok(())
+    errors.finish(io)
 }

@@ -48,6 +48,15 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
         writeln!(io.err, "{}", not_found(ObjectKind::Pod, name))?;
         return Err(Error::Reported(1));
     };
+    // On the eBPF datapath the pod is a set of namespaces: run the command inside them.
+    if let Some(sandbox) = &pod.sandbox {
+        let code = crate::ebpf::exec::run(pod, sandbox, &args.command, args.builtin_curl, io)?;
+        io.out.flush()?;
+        return match code {
+            0 => Ok(()),
+            c => Err(Error::Reported(u8::try_from(c).unwrap_or(1))),
+        };
+    }
     let env = pod_env(pod);
     let (program, rest) = args
         .command

@@ -144,7 +144,8 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
         }
     };
     if table.is_empty() {
-        writeln!(io.out, "No resources found in default namespace.")?;
+        // kubectl says so on stderr: `kubectl get cnp | wc -l` counts 0.
+        writeln!(io.err, "No resources found in default namespace.")?;
     } else {
         io.out.write_all(table.render().as_bytes())?;
     }

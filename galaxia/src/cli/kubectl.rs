@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::manifest::{Applied, Change, ObjectKind, Refusal};
+use crate::manifest::{Applied, Change, NotRun, ObjectKind, Refusal};
 
 /// A kind's resource name as kubectl prints it: singular (`ciliumnetworkpolicy.cilium.io`) and
 /// plural (`ciliumnetworkpolicies.cilium.io`).
@@ -28,18 +28,70 @@ pub fn not_found(kind: ObjectKind, name: &str) -> String {
 }
 
 /// The line kubectl prints for one object's result: `Ok` goes to stdout, `Err` to stderr.
-pub fn applied(a: &Applied) -> Result<String, String> {
+/// `from` is the file the object came from (`-f`), which kubectl names in a server's refusal.
+pub fn applied(a: &Applied, from: Option<&str>) -> Result<String, String> {
     let (singular, plural) = resource(a.key.kind);
     let name = &a.key.name;
+    let when = |verb: &str| match from {
+        Some(f) => format!("error when {verb} \"{}\": ", source_name(f)),
+        None => String::new(),
+    };
     match a.result {
         Ok(Change::Created) => Ok(format!("{singular}/{name} created")),
         Ok(Change::Configured) => Ok(format!("{singular}/{name} configured")),
         Ok(Change::Unchanged) => Ok(format!("{singular}/{name} unchanged")),
         Ok(Change::Deleted) => Ok(format!("{singular} \"{name}\" deleted")),
         Err(Refusal::AlreadyExists) => Err(format!(
-            "Error from server (AlreadyExists): {plural} \"{name}\" already exists"
+            "Error from server (AlreadyExists): {}{plural} \"{name}\" already exists",
+            when("creating")
         )),
-        Err(Refusal::NotFound) => Err(not_found(a.key.kind, name)),
+        Err(Refusal::NotFound) => Err(format!(
+            "Error from server (NotFound): {}{plural} \"{name}\" not found",
+            when("deleting")
+        )),
+    }
+}
+
+/// kubectl's name for a manifest's source: the path as given, `STDIN` for `-`.
+pub fn source_name(origin: &str) -> &str {
+    if origin == "-" { "STDIN" } else { origin }
+}
+
+/// kubectl's error for a document of a kind the cluster does not serve (cli-runtime's resource
+/// mapper); for a kind a cluster would take but a galaxy does not run, galaxia's own words,
+/// since kubectl would have created it.
+pub fn not_run(n: &NotRun) -> String {
+    if !n.served {
+        return format!(
+            "resource mapping not found for name: {:?} namespace: {:?} from {:?}: no matches for kind {:?} in version {:?}\nensure CRDs are installed first",
+            n.name,
+            n.namespace,
+            source_name(&n.origin),
+            n.kind,
+            n.api_version
+        );
+    }
+    let group = n.api_version.rsplit_once('/').map(|(g, _)| g);
+    let resource = match group {
+        Some(g) => format!("{}.{g}", n.kind.to_lowercase()),
+        None => n.kind.to_lowercase(),
+    };
+    format!(
+        "galaxia does not run {} objects: a cluster would take {resource}/{} from {:?}, a galaxy acts on CiliumNetworkPolicy objects only (its pods and Services come from `galaxia up -f`)",
+        n.kind,
+        n.name,
+        source_name(&n.origin)
+    )
+}
+
+/// How kubectl prints the errors a verb collected: one alone as `error: ...` (unless it is a
+/// server's `Error from server (...)`), several each on its own line as they are.
+pub fn errors(errors: &[String]) -> String {
+    match errors {
+        [one] if !one.starts_with("Error from server") && !one.starts_with("error: ") => {
+            format!("error: {one}\n")
+        }
+        many => many.iter().map(|e| format!("{e}\n")).collect(),
     }
 }
 

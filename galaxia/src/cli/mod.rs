@@ -8,6 +8,7 @@ pub mod describe;
 pub mod error;
 pub mod exec;
 pub mod get;
+pub mod hubble;
 pub mod kubectl;
 pub mod observe;
 pub mod policy;

@@ -2,6 +2,7 @@
 //! [`super::routes`]; bodies are [`super::views`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,10 +12,16 @@ use axum::{Json, Router};
 
 use super::routes;
 use super::views::{self, ApplyRequest, ApplyResponse, DeleteRequest, ErrorBody, PoliciesResponse};
+use crate::manifest::NotRun;
 use crate::state::{Cluster, PolicyError, PolicyStore};
 
-/// The router, for `serve` and for tests (`app(cluster).oneshot(request)`).
-pub fn app(cluster: Arc<Cluster>) -> Router {
+pub use super::guard::Access;
+
+/// The largest manifest a request may carry: the Kubernetes API server's request limit (3 MiB).
+pub const MAX_BODY: usize = 3 << 20;
+
+/// The router, for `serve` and for tests (`app(cluster, access).oneshot(request)`).
+pub fn app(cluster: Arc<Cluster>, access: Access) -> Router {
     Router::new()
         .route(routes::PODS, get(pods))
         .route(routes::SERVICES, get(services))
@@ -22,20 +29,63 @@ pub fn app(cluster: Arc<Cluster>) -> Router {
         .route(routes::APPLY, post(apply))
         .route(routes::DELETE, post(delete))
         .route(routes::METRICS, get(metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            access,
+            super::guard::check,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY + 64 * 1024))
         .with_state(cluster)
 }
 
-/// Serve the control API on `listener` until `shutdown` flips.
+/// Connections the control API serves at once (the verbs make one at a time; more is an abuse).
+const MAX_CONNECTIONS: usize = 64;
+/// A request head must arrive this quickly, and a connection (a verb's exchange) lasts no longer
+/// than this: the control API has no long polls.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Serve the control API on `listener` until `shutdown` flips, with bounds on connections, head
+/// reading and connection lifetime, so that idle or slow clients cannot take it down.
 pub async fn serve(
     cluster: Arc<Cluster>,
     listener: tokio::net::TcpListener,
+    access: Access,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(cluster))
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|s| *s).await;
-        })
-        .await
+    let router = app(cluster, access);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            () = async { let _ = shutdown.wait_for(|s| *s).await; } => return Ok(()),
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "control API accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // Over the cap: closed at once (the verbs retry nothing; a flood gets nothing).
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEAD_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::select! {
+                _ = tokio::time::timeout(CONNECTION_LIFETIME, conn) => {}
+                _ = stop.wait_for(|s| *s) => {}
+            }
+        });
+    }
 }
 
 /// A refused request, as the API answers it.
@@ -67,26 +117,48 @@ async fn policies(State(c): State<Arc<Cluster>>) -> Json<PoliciesResponse> {
     })
 }
 
+/// Parsing a manifest is CPU work of its own: it runs on the blocking pool, never on the workers
+/// that carry the galaxy's traffic.
+async fn off_the_workers<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, PolicyError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(ApiError::from),
+        Err(e) => Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
 async fn apply(
     State(c): State<Arc<Cluster>>,
     Json(req): Json<ApplyRequest>,
 ) -> Result<Json<ApplyResponse>, ApiError> {
-    let results = c
-        .policies
-        .apply(&req.source.text, &req.source.origin, req.mode)?;
-    Ok(Json(ApplyResponse { results }))
+    let resp = off_the_workers(move || {
+        let m = PolicyStore::parse(&req.source.text, &req.source.origin)?;
+        let not_run = m.ignored().iter().map(NotRun::from).collect();
+        let results = c.policies.apply_manifests(m, &req.source.origin, req.mode);
+        Ok(ApplyResponse { results, not_run })
+    })
+    .await?;
+    Ok(Json(resp))
 }
 
 async fn delete(
     State(c): State<Arc<Cluster>>,
     Json(req): Json<DeleteRequest>,
 ) -> Result<Json<ApplyResponse>, ApiError> {
-    let mut keys = req.keys;
-    if let Some(source) = &req.source {
-        keys.extend(PolicyStore::keys_in(&source.text, &source.origin)?);
-    }
-    let results = c.policies.delete(&keys);
-    Ok(Json(ApplyResponse { results }))
+    let resp = off_the_workers(move || {
+        let mut keys = req.keys;
+        let mut not_run = Vec::new();
+        if let Some(source) = &req.source {
+            let m = PolicyStore::parse(&source.text, &source.origin)?;
+            not_run.extend(m.ignored().iter().map(NotRun::from));
+            keys.extend(m.objects().iter().map(|o| o.key.clone()));
+        }
+        let results = c.policies.delete(&keys);
+        Ok(ApplyResponse { results, not_run })
+    })
+    .await?;
+    Ok(Json(resp))
 }
 
 /// Prometheus text of Hubble's metrics (what Cilium's `hubble-metrics` port serves).

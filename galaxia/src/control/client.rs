@@ -47,17 +47,19 @@ pub enum ControlError {
 #[derive(Debug, Clone)]
 pub struct Control {
     addr: SocketAddr,
+    token: String,
 }
 
 impl Control {
     /// Find the galaxy named by `args` (or the default discovery file).
     pub fn connect(args: &ControlArgs) -> Result<Control, ControlError> {
         let d = discovery::read(&args.path())?;
-        Ok(Control::at(d.addr))
+        Ok(Control::at(d.addr, d.token))
     }
 
-    pub fn at(addr: SocketAddr) -> Control {
-        Control { addr }
+    /// The control API at `addr`, with the galaxy's token.
+    pub fn at(addr: SocketAddr, token: String) -> Control {
+        Control { addr, token }
     }
 
     pub async fn pods(&self) -> Result<Vec<PodView>, ControlError> {
@@ -120,6 +122,7 @@ impl Control {
             proxy: None,
             headers: vec![
                 ("Host".into(), addr.to_string()),
+                ("Authorization".into(), format!("Bearer {}", self.token)),
                 ("Content-Type".into(), "application/json".into()),
             ],
             body,

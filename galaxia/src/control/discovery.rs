@@ -35,6 +35,13 @@ pub struct Discovery {
     /// Hubble's Observer API (gRPC, plaintext), on 127.0.0.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hubble: Option<SocketAddr>,
+    /// The web UI (`galaxia hubble ui` opens it), on 127.0.0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<SocketAddr>,
+    /// The per-run secret every control API request carries (`Authorization: Bearer ...`): only
+    /// someone who can read this file (its owner) can change the galaxy.
+    #[serde(default)]
+    pub token: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +66,14 @@ pub enum DiscoveryError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "a galaxy is already running (pid {pid}, discovery file {path}): stop it first, or start a second one with its own discovery file (--control-file PATH, or GALAXIA_CONTROL_FILE) and point the other verbs at it the same way"
+    )]
+    AlreadyRunning { pid: u32, path: PathBuf },
+    #[error(
+        "{dir} can be written by other users (mode {mode:o}, owner uid {owner}): the discovery file holds the galaxy's secret, so galaxia keeps it only in a directory that is yours alone (chmod 700 {dir}, or choose another place with --control-file)"
+    )]
+    UnsafeDirectory { dir: PathBuf, mode: u32, owner: u32 },
 }
 
 /// The default location (see the module docs).
@@ -92,8 +107,10 @@ pub fn read(path: &Path) -> Result<Discovery, DiscoveryError> {
     })
 }
 
-/// Write the file (its directory private to the user), atomically through a rename.
-pub fn write(path: &Path, d: &Discovery) -> Result<(), DiscoveryError> {
+/// Make sure this process may announce a galaxy at `path`: the directory exists, is the user's
+/// and nobody else can write in it (created with mode 0700 when missing), and no living galaxy
+/// holds the file (a stale one, whose process is gone, is removed).
+pub fn claim(path: &Path) -> Result<(), DiscoveryError> {
     let err = |source| DiscoveryError::Write {
         path: path.to_path_buf(),
         source,
@@ -104,11 +121,69 @@ pub fn write(path: &Path, d: &Discovery) -> Result<(), DiscoveryError> {
             .mode(0o700)
             .create(dir)
             .map_err(err)?;
+        let meta = std::fs::metadata(dir).map_err(err)?;
+        let me = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
+        let mode = meta.mode() & 0o7777;
+        if meta.uid() != me || mode & 0o022 != 0 {
+            return Err(DiscoveryError::UnsafeDirectory {
+                dir: dir.to_path_buf(),
+                mode,
+                owner: meta.uid(),
+            });
+        }
     }
+    match read(path) {
+        Ok(d) if d.pid != std::process::id() && alive(d.pid) => {
+            Err(DiscoveryError::AlreadyRunning {
+                pid: d.pid,
+                path: path.to_path_buf(),
+            })
+        }
+        Ok(_) | Err(DiscoveryError::Decode { .. }) => {
+            let _ = std::fs::remove_file(path);
+            Ok(())
+        }
+        Err(DiscoveryError::NotRunning { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// True when `pid` is a running galaxia (a recycled PID running something else is not).
+fn alive(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
+        cmd.split(|b| *b == 0)
+            .next()
+            .is_some_and(|argv0| String::from_utf8_lossy(argv0).contains("galaxia"))
+    })
+}
+
+/// Write the file (mode 0600, in a directory [`claim`] checked), atomically through a rename.
+pub fn write(path: &Path, d: &Discovery) -> Result<(), DiscoveryError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let err = |source| DiscoveryError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    claim(path)?;
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let text = serde_json::to_string(d).map_err(|e| err(std::io::Error::other(e)))?;
-    std::fs::write(&tmp, text).map_err(err)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(err)?;
+    f.write_all(text.as_bytes()).map_err(err)?;
+    f.sync_all().map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// A fresh per-run secret: 32 random bytes in hex.
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Remove the file if it still names this process (a newer galaxy may have replaced it).

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod client;
 pub mod discovery;
+pub mod guard;
 pub mod routes;
 pub mod views;
 

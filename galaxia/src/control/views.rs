@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::epoch_ms;
-use crate::manifest::{Applied, ApplyMode, ObjectKey};
+use crate::manifest::{Applied, ApplyMode, NotRun, ObjectKey};
 use crate::state::{Cluster, Phase, Role, StoredPolicy};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,6 +28,17 @@ pub struct PodView {
     pub node: String,
     /// Container port -> where it really listens on 127.0.0.1.
     pub ports: BTreeMap<u16, String>,
+    /// Cilium's endpoint id and the pod's security identity (what flows and `galaxia bpf` show).
+    #[serde(default)]
+    pub endpoint: u16,
+    #[serde(default)]
+    pub identity: u32,
+    /// The identity's labels (`k8s:key=value`, sorted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity_labels: Vec<String>,
+    /// On the eBPF datapath: the pod's namespaces (`galaxia exec` runs commands inside).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<crate::ebpf::Sandbox>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,6 +82,9 @@ pub struct DeleteRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApplyResponse {
     pub results: Vec<Applied>,
+    /// Documents left alone because of their kind (kubectl reports each as an error).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<NotRun>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,6 +118,10 @@ pub fn pods(cluster: &Cluster) -> Vec<PodView> {
                 ip: p.info.ip.to_string(),
                 node: p.info.node.to_string(),
                 ports: st.listen.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+                endpoint: p.info.id,
+                identity: p.info.identity.0,
+                identity_labels: p.info.labels.clone(),
+                sandbox: crate::ebpf::registry::sandbox(cluster, p.id),
             }
         })
         .collect()

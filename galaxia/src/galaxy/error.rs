@@ -14,4 +14,7 @@ pub enum StartError {
     UnknownPod(String),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// The eBPF datapath could not start (its message says what to install or to do instead).
+    #[error(transparent)]
+    Ebpf(#[from] crate::ebpf::EbpfError),
 }

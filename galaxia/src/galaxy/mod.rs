@@ -9,5 +9,5 @@ pub mod options;
 pub mod ship;
 pub mod start;
 
-pub use options::{Options, Upstream};
+pub use options::{Datapath, Options, Upstream};
 pub use start::{Ports, Running, launch};

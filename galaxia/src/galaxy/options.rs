@@ -20,6 +20,18 @@ pub struct Options {
     pub upstream: Upstream,
     /// How many flows Hubble's ring keeps (one less than a power of two); `None`: Hubble off.
     pub hubble_buffer: Option<usize>,
+    /// Which datapath carries the pods' traffic.
+    pub datapath: Datapath,
+}
+
+/// Which datapath carries the pods' traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Datapath {
+    /// Pods in this process behind per-pod egress proxies on loopback: no root needed.
+    #[default]
+    Userspace,
+    /// Pods as processes in network namespaces, policy in eBPF programs (`crate::ebpf`): root.
+    Ebpf,
 }
 
 /// How the proxies reach the Death Star replicas. Either way each replica is a whole estrela-da-morte
@@ -43,6 +55,7 @@ impl Default for Options {
             patrol_timeout: Duration::from_secs(2),
             upstream: Upstream::default(),
             hubble_buffer: Some(crate::flows::ring::DEFAULT_CAPACITY),
+            datapath: Datapath::default(),
         }
     }
 }

@@ -23,6 +23,8 @@ const START_ORIGIN: &str = "galaxia up -f";
 #[derive(Debug, Clone)]
 pub struct Galaxy {
     pub cluster: Arc<Cluster>,
+    /// The eBPF datapath, when the galaxy runs on it (`--datapath ebpf`).
+    pub ebpf: Option<Arc<crate::ebpf::Datapath>>,
 }
 
 /// A started galaxy with its control API and Hubble's Observer API.
@@ -33,21 +35,29 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Hubble's Observer API (gRPC).
     pub hubble: SocketAddr,
+    /// The web UI (Hubble UI's picture).
+    pub ui: SocketAddr,
+    /// The control API's per-run secret (what the discovery file gives the verbs).
+    pub token: String,
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     hubble_server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    ui_server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// The loopback ports of a galaxy's APIs; 0 picks a free one.
 #[derive(Debug, Clone, Copy)]
 pub struct Ports {
     pub hubble: u16,
+    /// The web UI (Hubble UI's localhost:12000).
+    pub ui: u16,
 }
 
 impl Default for Ports {
     fn default() -> Self {
         Ports {
             hubble: crate::hubble::server::DEFAULT_PORT,
+            ui: crate::ui::DEFAULT_PORT,
         }
     }
 }
@@ -69,11 +79,34 @@ pub async fn launch(
         )
     })
     .await?;
+    // The UI's port likewise (`cilium hubble ui` forwards the same one).
+    let (ui_listener, ui) = bind_port(ports.ui, || {
+        format!(
+            "the web UI on 127.0.0.1:{} (another galaxy, or a `cilium hubble ui`, may hold it: stop it, or pass --ui-port 0 for a free port)",
+            ports.ui
+        )
+    })
+    .await?;
     let galaxy = Galaxy::start(manifests, options, shutdown.clone()).await?;
+    let ui_server = tokio::spawn(crate::ui::serve(
+        crate::ui::UiState::new(
+            galaxy.cluster.clone(),
+            Arc::new(manifests.clone()),
+            ui.port(),
+            shutdown.clone(),
+        ),
+        ui_listener,
+    ));
     let (listener, addr) = bind(|| "the control API".into()).await?;
+    let token = crate::control::discovery::new_token();
+    let access = api::Access {
+        token: Arc::from(token.as_str()),
+        port: addr.port(),
+    };
     let server = tokio::spawn(api::serve(
         galaxy.cluster.clone(),
         listener,
+        access,
         shutdown.clone(),
     ));
     let hubble_server = tokio::spawn(crate::hubble::server::serve(
@@ -85,9 +118,12 @@ pub async fn launch(
         galaxy,
         addr,
         hubble,
+        ui,
+        token,
         stop,
         server,
         hubble_server,
+        ui_server,
     })
 }
 
@@ -102,11 +138,15 @@ impl Running {
         let _ = self.stop.send(true);
         let _ = self.server.await;
         let _ = self.hubble_server.await;
+        let _ = self.ui_server.await;
         // Replicas drain for a moment; give them that moment so that ports are released.
         let _ = self
             .galaxy
             .wait_phase(Phase::Terminating, Duration::from_secs(3))
             .await;
+        if let Some(ebpf) = &self.galaxy.ebpf {
+            ebpf.stop().await;
+        }
     }
 }
 
@@ -119,6 +159,9 @@ impl Galaxy {
         shutdown: watch::Receiver<bool>,
     ) -> Result<Galaxy, StartError> {
         let now = SystemTime::now();
+        if options.datapath == super::options::Datapath::Ebpf {
+            return Self::start_ebpf(manifests, options, shutdown, now).await;
+        }
         let mut pods = Vec::with_capacity(manifests.pods().len());
         let mut listeners = Vec::with_capacity(manifests.pods().len());
         for model in manifests.pods() {
@@ -162,7 +205,44 @@ impl Galaxy {
                 }
             }
         }
-        Ok(Galaxy { cluster })
+        Ok(Galaxy {
+            cluster,
+            ebpf: None,
+        })
+    }
+
+    /// The same galaxy on the eBPF datapath: its pods are processes in network namespaces, and
+    /// no egress proxy is bound (a pod's `egress` is unused there).
+    async fn start_ebpf(
+        manifests: &Manifests,
+        options: Options,
+        shutdown: watch::Receiver<bool>,
+        now: SystemTime,
+    ) -> Result<Galaxy, StartError> {
+        // Refuse before anything is built when root, clang's programs or a binary is missing.
+        crate::ebpf::preflight()?;
+        let unused = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0));
+        let pods = manifests
+            .pods()
+            .iter()
+            .map(|m| (m.clone(), unused))
+            .collect();
+        let cluster = Cluster::new(
+            &manifests.cluster(),
+            pods,
+            manifests.services().to_vec(),
+            options.hubble_buffer,
+            now,
+        )?;
+        cluster
+            .policies
+            .apply_manifests(manifests.policies_only(), START_ORIGIN, ApplyMode::Apply);
+        let cluster = Arc::new(cluster);
+        let ebpf = crate::ebpf::Datapath::start(cluster.clone(), &options, shutdown).await?;
+        Ok(Galaxy {
+            cluster,
+            ebpf: Some(ebpf),
+        })
     }
 
     /// Wait until every pod is ready, or `within` passes; returns the pods still not ready.

@@ -111,8 +111,10 @@ impl Observer for Hubble {
                 "first cannot be specified with follow",
             ));
         }
+        // Cilium returns the filter's error as it is, which gRPC sends as Unknown (and the CLI
+        // prints as the bare message).
         let filters = filter::compile(&req.whitelist, &req.blacklist)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            .map_err(|e| Status::unknown(e.to_string()))?;
         let (tx, rx) = mpsc::channel(IN_FLIGHT);
         let reader = Reader {
             cluster: Arc::clone(&self.cluster),

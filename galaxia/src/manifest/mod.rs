@@ -13,6 +13,8 @@ pub mod change;
 pub mod cluster;
 pub mod error;
 pub mod image;
+pub mod kinds;
+pub mod limits;
 pub mod object;
 pub mod service;
 pub mod workload;
@@ -25,7 +27,7 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use serde::Deserialize;
 use serde_norway::Value;
 
-pub use change::{Applied, ApplyMode, Change, Refusal};
+pub use change::{Applied, ApplyMode, Change, NotRun, Refusal};
 pub use cluster::KindCluster;
 pub use error::{LoadError, LoadErrors, Origin};
 pub use image::ImageKind;
@@ -59,6 +61,15 @@ pub struct Ignored {
     pub api_version: String,
     pub kind: String,
     pub name: Option<String>,
+    /// `metadata.namespace` as written (kubectl's message quotes it, empty when absent).
+    pub namespace: Option<String>,
+}
+
+impl Ignored {
+    /// Whether a cluster would take it (a ConfigMap) or kubectl refuses it (a misspelled kind).
+    pub fn served(&self) -> bool {
+        kinds::served(&self.api_version, &self.kind)
+    }
 }
 
 /// A policy with where it came from and its compiled form.
@@ -280,6 +291,24 @@ pub fn load_str(text: &str, source: &str) -> Result<Manifests, LoadErrors> {
     loader.finish()
 }
 
+/// A manifest file's text: refused unread when it is larger than a manifest may be, and with a
+/// message that says so when it is not text (a binary file, or another encoding).
+pub fn read_manifest(path: &Path) -> Result<String, String> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read: {e}"))?
+        .len();
+    if len > limits::MAX_BYTES as u64 {
+        return Err(limits::TooBig::Bytes(usize::try_from(len).unwrap_or(usize::MAX)).to_string());
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "is not UTF-8 text (a binary file? the first bad byte is at offset {}): manifests are YAML or JSON text",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 fn list_dir(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -317,15 +346,17 @@ impl Loader {
 
     fn file(&mut self, path: &Path) {
         let source: Arc<str> = Arc::from(path.display().to_string());
-        match std::fs::read_to_string(path) {
+        match read_manifest(path) {
             Ok(text) => self.text(&text, source),
-            Err(e) => self
-                .errors
-                .push(LoadError::file(&source, format!("cannot read: {e}"))),
+            Err(e) => self.errors.push(LoadError::file(&source, e)),
         }
     }
 
     fn text(&mut self, text: &str, source: Arc<str>) {
+        if let Err(e) = limits::check(text) {
+            self.errors.push(LoadError::file(&source, e.to_string()));
+            return;
+        }
         let mut documents = 0;
         for (i, doc) in serde_norway::Deserializer::from_str(text).enumerate() {
             let origin = Origin {
@@ -372,6 +403,11 @@ impl Loader {
             .and_then(|m| m.get("name"))
             .and_then(Value::as_str)
             .map(str::to_string);
+        let namespace = map
+            .get("metadata")
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let (api_version, kind) = match (field("apiVersion"), field("kind")) {
             (Some(a), Some(k)) => (a, k),
             (a, _) => {
@@ -414,7 +450,7 @@ impl Loader {
                         "CiliumClusterwideNetworkPolicy is not emulated by galaxia: a real Cilium is needed (or write a namespaced CiliumNetworkPolicy)".into(),
                     ));
                 } else {
-                    if kind == "Cluster" && api_version.starts_with("kind.x-k8s.io/") {
+                    if kinds::is_kind_config(&api_version, &kind) {
                         match KindCluster::deserialize(value) {
                             Ok(c) => self.cluster = Some(c),
                             Err(e) => self
@@ -427,6 +463,7 @@ impl Loader {
                         api_version,
                         kind,
                         name,
+                        namespace,
                     });
                 }
                 return;

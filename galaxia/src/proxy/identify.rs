@@ -78,12 +78,15 @@ pub fn target<B>(
     })
 }
 
-/// Resolve the target and pick a ready backend; the Service it went through, if any.
+/// A ready backend, and the Service the request went through to reach it, if any.
+pub type Chosen = (Backend, Option<Arc<ServiceRef>>);
+
+/// Resolve the target and pick a ready backend; otherwise the answer the client gets instead.
 pub fn backend(
     shared: &Cluster,
     target: &Target,
     from_ns: &str,
-) -> Result<(Backend, Option<Arc<ServiceRef>>), Box<Response<ProxyBody>>> {
+) -> Result<Chosen, Box<Response<ProxyBody>>> {
     let Some(dest) = shared.resolve(&target.host, target.port, from_ns) else {
         // What curl reports as "Could not resolve host" in a cluster.
         return Err(Box::new(local_answer(

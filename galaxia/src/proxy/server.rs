@@ -24,6 +24,8 @@ use crate::state::{Cluster, PodId};
 pub struct Proxy {
     cluster: Arc<Cluster>,
     upstream: Upstream,
+    /// The connections all of the galaxy's proxies may hold at once.
+    slots: accept::Slots,
     /// For a port-forward listener: the host every origin-form request goes to (wrk, a browser).
     fixed_host: Option<Arc<str>>,
 }
@@ -48,13 +50,13 @@ impl Handler for PodListener {
         ClientConn::new(self.pod, peer.port())
     }
 
-    fn handle(
+    async fn handle(
         self,
         conn: Arc<ClientConn>,
         req: Request<Incoming>,
         shutdown: watch::Receiver<bool>,
-    ) -> impl std::future::Future<Output = Result<Response<ProxyBody>, Held>> + Send + 'static {
-        async move { self.proxy.handle(&conn, req, shutdown).await }
+    ) -> Result<Response<ProxyBody>, Held> {
+        self.proxy.handle(&conn, req, shutdown).await
     }
 
     fn close(&self, conn: &ClientConn) {
@@ -67,6 +69,7 @@ impl Proxy {
         Proxy {
             cluster,
             upstream: Upstream::new(),
+            slots: accept::Slots::for_this_process(),
             fixed_host: None,
         }
     }
@@ -85,7 +88,8 @@ impl Proxy {
         listener: tokio::net::TcpListener,
         shutdown: watch::Receiver<bool>,
     ) {
-        accept::run(listener, shutdown, PodListener { proxy: self, pod }).await;
+        let slots = self.slots.clone();
+        accept::run(listener, shutdown, PodListener { proxy: self, pod }, slots).await;
     }
 
     /// One request on `conn`, through every stage.

@@ -5,6 +5,7 @@
 //! under the old set, every later connection and request sees the new one, and nothing restarts.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use politica::{Endpoints, Engine, PolicyId};
@@ -79,6 +80,8 @@ pub struct PolicyStore {
     /// Serialises changes.
     stored: Mutex<Stored>,
     in_force: RwLock<Arc<InForce>>,
+    /// Where every change is saved (a cluster keeps its objects; the galaxy keeps them there).
+    saved_to: Mutex<Option<PathBuf>>,
 }
 
 impl PolicyStore {
@@ -93,7 +96,46 @@ impl PolicyStore {
             endpoints,
             stored: Mutex::new(Stored::default()),
             in_force: RwLock::new(in_force),
+            saved_to: Mutex::new(None),
         }
+    }
+
+    /// Save the policies to `path` after every change from now on (and now).
+    pub fn save_to(&self, path: PathBuf) -> std::io::Result<()> {
+        *self.saved_to.lock().unwrap_or_else(|p| p.into_inner()) = Some(path);
+        let stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+        self.save(&stored)
+    }
+
+    /// Write the policies as a YAML stream (one JSON document each), atomically: a crash leaves
+    /// the previous version or this one, never half of one.
+    fn save(&self, stored: &Stored) -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let Some(path) = self
+            .saved_to
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        else {
+            return Ok(());
+        };
+        let mut text = String::new();
+        for p in stored.policies.policies() {
+            text.push_str("---\n");
+            text.push_str(&serde_json::to_string(&p.cnp).map_err(std::io::Error::other)?);
+            text.push('\n');
+        }
+        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
     }
 
     /// The policies in force now.
@@ -205,16 +247,10 @@ impl PolicyStore {
         results
     }
 
-    /// The keys of the policies in `text`, for `delete -f`.
-    pub fn keys_in(text: &str, origin: &str) -> Result<Vec<ObjectKey>, PolicyError> {
-        Ok(Self::parse(text, origin)?
-            .objects()
-            .iter()
-            .map(|o| o.key.clone())
-            .collect())
-    }
-
     fn install(&self, stored: &Stored) {
+        if let Err(e) = self.save(stored) {
+            tracing::warn!(error = %e, "saving the galaxy's policies failed: they will not survive a crash");
+        }
         let engine = Engine::new(stored.policies.policy_set(), self.endpoints.clone());
         let uids = stored
             .meta

@@ -256,7 +256,7 @@ impl<'o> Runner<'o> {
             .block_on(crate::galaxy::launch(
                 &manifests,
                 options,
-                crate::galaxy::Ports { hubble: 0 },
+                crate::galaxy::Ports { hubble: 0, ui: 0 },
             ))
             .map_err(|e| Error::verb("tutorial: starting the galaxy", e))?;
         discovery::write(
@@ -265,6 +265,8 @@ impl<'o> Runner<'o> {
                 addr: running.addr,
                 pid: std::process::id(),
                 hubble: Some(running.hubble),
+                ui: Some(running.ui),
+                token: running.token.clone(),
             },
         )
         .map_err(|e| Error::verb("tutorial: writing the discovery file", e))?;

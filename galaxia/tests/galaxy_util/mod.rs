@@ -32,27 +32,37 @@ impl Galaxy {
     /// `galaxia up -f FILES --no-patrol EXTRA...` from the repository root; waits until every pod
     /// is ready.
     pub fn up(files: &[&str], extra: &[&str]) -> Galaxy {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut cmd = Command::new(bin());
-        cmd.current_dir(repo_root())
-            .arg("up")
-            .args(["--hubble-port", "0"])
-            .arg("--control-file")
-            .arg(dir.path().join("control.json"));
-        for f in files {
-            cmd.arg("-f").arg(f);
-        }
-        cmd.args(extra)
-            .env("GALAXIA_LOG_FORMAT", "human")
-            .env_remove("GALAXIA_CONTROL_FILE")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.path().join("up.out")).expect("up.out"))
-            .stderr(std::fs::File::create(dir.path().join("up.err")).expect("up.err"));
-        let child = cmd.spawn().expect("spawn galaxia up");
+        Galaxy::up_in(tempfile::tempdir().expect("temp dir"), files, extra)
+    }
+
+    /// Like [`Galaxy::up`], with the discovery file (and the saved objects) in `dir`.
+    pub fn up_in(dir: tempfile::TempDir, files: &[&str], extra: &[&str]) -> Galaxy {
+        let child = up_command(&dir.path().join("control.json"), files, extra, dir.path())
+            .spawn()
+            .expect("spawn galaxia up");
         let mut g = Galaxy { child, dir };
         g.wait_ready();
         g
+    }
+
+    /// `kill -9` the galaxy: no clean stop, its discovery file and saved objects stay behind.
+    pub fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A new `galaxia up` on the same discovery file (after [`Galaxy::crash`]).
+    pub fn restart(&mut self, files: &[&str], extra: &[&str]) {
+        self.crash();
+        self.child = up_command(&self.control_file(), files, extra, self.dir.path())
+            .spawn()
+            .expect("spawn galaxia up");
+        self.wait_ready();
+    }
+
+    /// What `galaxia up` printed so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("up.out")).unwrap_or_default()
     }
 
     pub fn control_file(&self) -> PathBuf {
@@ -137,6 +147,55 @@ impl Drop for Galaxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `galaxia up` on `control` (`up.out` and `up.err` in `logs`).
+pub fn up_command(control: &Path, files: &[&str], extra: &[&str], logs: &Path) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(repo_root())
+        .arg("up")
+        .args(["--hubble-port", "0"])
+        .args(["--ui-port", "0"])
+        .arg("--control-file")
+        .arg(control);
+    for f in files {
+        cmd.arg("-f").arg(f);
+    }
+    cmd.args(extra)
+        .env("GALAXIA_LOG_FORMAT", "human")
+        .env_remove("GALAXIA_CONTROL_FILE")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(logs.join("up.out")).expect("up.out"))
+        .stderr(std::fs::File::create(logs.join("up.err")).expect("up.err"));
+    cmd
+}
+
+/// A `galaxia up` that must give up on its own (a refusal): its output, or a panic (after
+/// killing it) if it is still running after `MUST_HAPPEN`.
+pub fn up_refused(control: &Path, files: &[&str]) -> Output {
+    let logs = tempfile::tempdir().expect("temp dir");
+    let mut child = up_command(control, files, &[], logs.path())
+        .spawn()
+        .expect("spawn galaxia up");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > MUST_HAPPEN {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("galaxia up was expected to refuse, and kept running");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let read = |n: &str| std::fs::read(logs.path().join(n)).unwrap_or_default();
+    Output {
+        status,
+        stdout: read("up.out"),
+        stderr: read("up.err"),
     }
 }
 
