@@ -68,6 +68,20 @@ impl Engine {
         }
     }
 
+    /// The ports that rules selecting endpoint `dst` name ([`PolicySet::ports`]); empty for an
+    /// unknown endpoint.
+    pub fn ports(&self, dst: EndpointId) -> std::collections::BTreeSet<(u16, Option<Protocol>)> {
+        self.endpoints
+            .get(dst)
+            .map(|d| self.policies.ports(&d.endpoint))
+            .unwrap_or_default()
+    }
+
+    /// The endpoints this engine knows.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
     /// Decide a connection from endpoint `src` to endpoint `dst` on the destination's container
     /// `port`; an unknown end is dropped.
     pub fn connection(
@@ -143,6 +157,29 @@ mod tests {
         let e = engine(l4());
         let v = e.connection(EndpointId(2), EndpointId(1), 80, Protocol::Tcp);
         assert_eq!(v.verdict, L4Verdict::Allowed, "{:?}", v.reason);
+    }
+
+    #[test]
+    fn the_ports_rules_name_and_every_other_port_answers_alike() {
+        let e = engine(l4());
+        let ports = e.ports(EndpointId(1));
+        assert_eq!(
+            ports.into_iter().collect::<Vec<_>>(),
+            [(80, Some(Protocol::Tcp))]
+        );
+        assert!(
+            e.ports(EndpointId(2)).is_empty(),
+            "no policy selects the TIE fighter"
+        );
+        assert!(e.ports(EndpointId(99)).is_empty());
+        let at = |port| {
+            e.connection(EndpointId(2), EndpointId(1), port, Protocol::Tcp)
+                .verdict
+        };
+        assert_eq!(at(80), L4Verdict::Allowed);
+        for unnamed in [1, 79, 81, 9090, 65535] {
+            assert_eq!(at(unnamed), L4Verdict::Dropped, "{unnamed}");
+        }
     }
 
     #[test]

@@ -48,6 +48,36 @@ impl PolicySet {
         &self.policies
     }
 
+    /// Every port that a rule selecting `dst` names, resolved on `dst` (named ports become its
+    /// numbers), with the protocol the rule gives (`None`: any). A port no rule names gets the
+    /// same verdict as every other unnamed port, for any pair of endpoints: a datapath that
+    /// compiles verdicts into tables (galaxia's eBPF maps) asks for these ports and for one
+    /// unnamed port, and has every answer.
+    pub fn ports(&self, dst: &Endpoint) -> std::collections::BTreeSet<(u16, Option<Protocol>)> {
+        let mut out = std::collections::BTreeSet::new();
+        for (_, spec) in self.selecting(dst) {
+            let rules = spec.allow.iter().chain(&spec.deny);
+            for pr in rules.flat_map(|r| r.ports.iter().flatten()) {
+                for m in &pr.ports {
+                    match &m.port {
+                        PortNumber::Any => {}
+                        PortNumber::Number(n) => {
+                            out.insert((*n, m.protocol));
+                        }
+                        PortNumber::Named(name) => {
+                            for p in dst.named_port(name) {
+                                if m.protocol.is_none_or(|want| want == p.protocol) {
+                                    out.insert((p.port, Some(p.protocol)));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn selecting<'a>(
         &'a self,
         dst: &'a Endpoint,

@@ -132,6 +132,17 @@ impl Topology {
             .collect()
     }
 
+    /// The service subnet (network, prefix length).
+    pub fn service_subnet(&self) -> (Ipv4Addr, u8) {
+        self.service_net
+    }
+
+    /// The kube-dns Service's ClusterIP (the tenth address of the service subnet, as kubeadm
+    /// gives it), reserved here so that no Service takes it.
+    pub fn kube_dns_ip(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.service_net.0) + RESERVED_SERVICE_HOSTS[1])
+    }
+
     /// A ClusterIP for each Service, in order, from the service subnet.
     pub fn cluster_ips(&self, services: &[ServiceModel]) -> Vec<Ipv4Addr> {
         let (base, prefix) = self.service_net;
