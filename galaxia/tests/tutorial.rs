@@ -36,6 +36,15 @@ fn the_tutorial_passes() {
         assert!(stdout.contains(step), "missing step {step}: {stdout}");
     }
     assert!(stdout.contains("Access denied"), "{stdout}");
+    // Every step points to the web UI, at the galaxy's own address.
+    let ui_lines = stdout
+        .lines()
+        .filter(|l| {
+            l.trim_start()
+                .starts_with("In the Hubble UI (http://127.0.0.1:")
+        })
+        .count();
+    assert_eq!(ui_lines, 6, "one pointer to the web UI a step: {stdout}");
     assert!(
         stdout.contains("ciliumnetworkpolicy.cilium.io/regra1 configured"),
         "{stdout}"

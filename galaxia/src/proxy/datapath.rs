@@ -60,6 +60,9 @@ struct LegState {
     service: Option<Arc<ServiceRef>>,
     /// Established (the handshake went through); false after a drop.
     open: bool,
+    /// Whether the last request's port was redirected to the L7 proxy: the client's close goes
+    /// where its other packets went.
+    redirected: bool,
     forward: Seen,
     reply: Seen,
 }
@@ -100,6 +103,7 @@ impl ClientConn {
                     port,
                     service: None,
                     open: false,
+                    redirected: false,
                     forward: Seen::new(),
                     reply: Seen::new(),
                 });
@@ -132,11 +136,10 @@ impl ClientConn {
                 port: l.port,
                 service: l.service,
             };
-            // The proxy does not know whether the port was redirected on the last request; the
-            // close is what the endpoint's datapath traces, `to-endpoint`.
-            leg.push_forward(ObservationPoint::ToEndpoint, TcpFlags::ACK_FIN);
+            let point = entry_point(l.redirected);
+            leg.push_forward(point, TcpFlags::ACK_FIN);
             leg.push_reply(TcpFlags::ACK_FIN);
-            leg.push_forward(ObservationPoint::ToEndpoint, TcpFlags::ACK);
+            leg.push_forward(point, TcpFlags::ACK);
         }
     }
 }
@@ -262,6 +265,7 @@ impl Leg<'_> {
         let point = entry_point(redirected);
         self.conn.with_leg(self.dst.id, self.port, |l| {
             l.open = true;
+            l.redirected = redirected;
             l.service = self.service.clone();
             l.forward.report(TcpFlags::SYN_ACK);
             l.reply.report(TcpFlags::SYN_ACK);
@@ -274,6 +278,7 @@ impl Leg<'_> {
     /// A request's packet towards the backend, reported as aggregation allows.
     pub fn request_sent(&self, redirected: bool) {
         let due = self.conn.with_leg(self.dst.id, self.port, |l| {
+            l.redirected = redirected;
             l.forward.report(TcpFlags::ACK_PSH)
         });
         if due {

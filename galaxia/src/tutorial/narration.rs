@@ -72,6 +72,30 @@ pub fn text(say: Say, lang: Lang) -> &'static str {
             "sem a regra1 a patrulha da asa-x volta a pousar",
             "without regra1 asa-x's patrol lands again",
         ),
+        Say::UiDeploy => (
+            "o namespace default, com um cartão para cada workload: estrela-da-morte (2 pods), caca-tie e asa-x. Todos namespaces ou um só: o seletor no alto.",
+            "the default namespace, one card per workload: estrela-da-morte (2 pods), caca-tie and asa-x. All namespaces or one: the selector at the top.",
+        ),
+        Say::UiLand => (
+            "duas setas verdes (forwarded) chegam à estrela-da-morte, que recebe em 80 • TCP; embaixo, os fluxos to-endpoint FORWARDED, e cada seta conta os pousos por segundo.",
+            "two green (forwarded) arrows reach estrela-da-morte, which receives on 80 • TCP; below, the to-endpoint FORWARDED flows, and each arrow counts landings per second.",
+        ),
+        Say::UiL4 => (
+            "a seta da asa-x fica vermelha (dropped) e a tabela mostra linhas Policy denied; clique numa: o painel diz que foi a default/regra1. Policies mostra a regra1, o seu YAML e quem chega a quê.",
+            "the asa-x arrow turns red (dropped) and the table shows Policy denied rows; click one: the panel says default/regra1 decided. Policies shows regra1, its YAML and who reaches what.",
+        ),
+        Say::UiExhaust => (
+            "com uma política só L3/L4 o Hubble não vê HTTP: o PUT é só mais uma conexão permitida na seta do caca-tie, e nenhum cartão lista /v1/exhaust-port.",
+            "under an L3/L4-only policy Hubble sees no HTTP: the PUT is just another allowed connection on caca-tie's arrow, and no card lists /v1/exhaust-port.",
+        ),
+        Say::UiL7 => (
+            "o cartão estrela-da-morte passa a listar POST /v1/request-landing; escolha Dropped e filtre from:pod=caca-tie: o PUT /v1/exhaust-port negado mostra a política e a regra que decidiram (default/regra1 spec.ingress[0].toPorts[0]).",
+            "the estrela-da-morte card now lists POST /v1/request-landing; pick Dropped and filter from:pod=caca-tie: the denied PUT /v1/exhaust-port names the policy and rule that decided (default/regra1 spec.ingress[0].toPorts[0]).",
+        ),
+        Say::UiCleanup => (
+            "sem a regra1 as duas setas voltam a ficar verdes, e Policies fica vazio.",
+            "without regra1 both arrows turn green again, and Policies is empty.",
+        ),
     };
     lang.t(pt, en)
 }
@@ -124,6 +148,11 @@ pub fn failed_mark(lang: Lang) -> &'static str {
 
 pub fn book_prompt(lang: Lang) -> &'static str {
     lang.t("livro", "book")
+}
+
+/// Before a pointer to the web UI and its address.
+pub fn in_the_ui(lang: Lang) -> &'static str {
+    lang.t("Na Hubble UI", "In the Hubble UI")
 }
 
 pub fn traffic(lang: Lang) -> &'static str {

@@ -112,6 +112,7 @@ impl<'o> Runner<'o> {
                         self.check(ok, text(*say, self.lang).to_string())?;
                     }
                     Action::Traffic => self.traffic()?,
+                    Action::Ui(say) => self.ui(*say)?,
                 }
             }
         }
@@ -289,6 +290,21 @@ impl<'o> Runner<'o> {
             self.failures.push(format!("{}: {what}", self.step));
         }
         self.out.flush()?;
+        Ok(())
+    }
+
+    /// What the web UI shows now, and where it is.
+    fn ui(&mut self, say: Say) -> Result<(), Error> {
+        let Some(addr) = self.running.as_ref().map(|r| r.ui) else {
+            return Ok(());
+        };
+        let lang = self.lang;
+        writeln!(
+            self.out,
+            "  {} (http://{addr}): {}",
+            narration::in_the_ui(lang),
+            text(say, lang)
+        )?;
         Ok(())
     }
 

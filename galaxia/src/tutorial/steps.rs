@@ -29,6 +29,12 @@ pub enum Say {
     ObserveShowsDrops,
     CleanupTitle,
     XWingLandsAgain,
+    UiDeploy,
+    UiLand,
+    UiL4,
+    UiExhaust,
+    UiL7,
+    UiCleanup,
 }
 
 /// One step of the book.
@@ -49,6 +55,8 @@ pub enum Action {
     Check(Check, Say),
     /// Show the ships' patrol counters.
     Traffic,
+    /// Point to what the web UI (Hubble UI's picture) shows now, with its address.
+    Ui(Say),
 }
 
 /// The book's command and galaxia's.
@@ -138,6 +146,7 @@ pub const STEPS: &[Step] = &[
             ),
             run("kubectl get pods", "galaxia get pods", Expect::Succeeds),
             Action::Check(Check::AllReady, Say::AllReady),
+            Action::Ui(Say::UiDeploy),
         ],
     },
     Step {
@@ -151,6 +160,13 @@ pub const STEPS: &[Step] = &[
                 Check::Grows(&["caca-tie", "asa-x"], Outcome::Landed),
                 Say::PatrolsLand,
             ),
+            // With no policy Cilium traces each connection's packets (no L7 visibility yet).
+            run(
+                "hubble observe --pod caca-tie --last 4",
+                "galaxia observe --pod caca-tie --last 4",
+                Expect::Shows("to-endpoint FORWARDED (TCP Flags: "),
+            ),
+            Action::Ui(Say::UiLand),
             Action::Traffic,
         ],
     },
@@ -171,10 +187,16 @@ pub const STEPS: &[Step] = &[
                 Say::XWingDroppedL4,
             ),
             run(
+                "hubble observe --pod asa-x --verdict DROPPED --last 2",
+                "galaxia observe --pod asa-x --verdict DROPPED --last 2",
+                Expect::Shows("Policy denied DROPPED (TCP Flags: SYN)"),
+            ),
+            run(
                 "kubectl get cnp",
                 "galaxia get cnp",
                 Expect::Shows("regra1"),
             ),
+            Action::Ui(Say::UiL4),
             Action::Traffic,
         ],
     },
@@ -192,6 +214,7 @@ pub const STEPS: &[Step] = &[
                 Check::Grows(&["caca-tie"], Outcome::Landed),
                 Say::KeptLanding,
             ),
+            Action::Ui(Say::UiExhaust),
             Action::Traffic,
         ],
     },
@@ -205,6 +228,13 @@ pub const STEPS: &[Step] = &[
                 Expect::Prints("ciliumnetworkpolicy.cilium.io/regra1 configured\n"),
             ),
             run(EXHAUST_BOOK, EXHAUST, Expect::Denied),
+            run(
+                "hubble observe --pod caca-tie --http-method PUT --last 1",
+                "galaxia observe --pod caca-tie --http-method PUT --last 1",
+                Expect::Shows(
+                    "http-request DROPPED (HTTP/1.1 PUT http://estrela-da-morte.default.svc.cluster.local/v1/exhaust-port)",
+                ),
+            ),
             run(LAND_TIE_BOOK, LAND_TIE, Expect::Landed),
             run(LAND_X_M2_BOOK, LAND_X_M2, Expect::Hangs),
             Action::Mark,
@@ -222,6 +252,7 @@ pub const STEPS: &[Step] = &[
                 Expect::Shows("DROPPED"),
             ),
             Action::Check(Check::FlowsShowDenialAndDrop, Say::ObserveShowsDrops),
+            Action::Ui(Say::UiL7),
             Action::Traffic,
         ],
     },
@@ -239,6 +270,7 @@ pub const STEPS: &[Step] = &[
                 Check::Grows(&["asa-x"], Outcome::Landed),
                 Say::XWingLandsAgain,
             ),
+            Action::Ui(Say::UiCleanup),
             Action::Traffic,
             Action::Run(Cmd {
                 book: "kind delete cluster",
