@@ -53,6 +53,15 @@ if [ "${CI:-}" = true ]; then export REQUIRE_ALL=1; fi
 say "scripts/test-manifests.sh"
 scripts/test-manifests.sh
 
+# The web UI's committed bundle, rebuilt from its sources with the pinned esbuild and compared byte
+# for byte (tests/ui_bundle.rs already checks the recorded hashes with Rust alone).
+say "galaxia/ui/build.sh --check"
+if command -v npm >/dev/null; then
+  galaxia/ui/build.sh --check
+else
+  echo "SKIP galaxia/ui/build.sh --check: no Node.js/npm (apt-get install nodejs npm); tests/ui_bundle.rs checked the hashes"
+fi
+
 say "images: scripts/images.sh, then scripts/test-images.sh"
 if command -v podman >/dev/null || command -v buildah >/dev/null; then
   # Static release binaries and the four FROM scratch images, built from this checkout.

@@ -10,6 +10,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
 use galaxy_util::{Galaxy, SVC};
+use serde_json::Value;
 use ui_cdp::{Browser, chromium_or_skip};
 
 /// The UI's address, from the galaxy's discovery file.
@@ -51,7 +52,11 @@ fn the_books_tutorial_in_hubble_ui() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     b.pump();
     let seen = b.problems.iter().any(|p| p.text.contains("galaxia-probe"));
-    assert!(seen, "the console check sees an uncaught error: {:#?}", b.problems);
+    assert!(
+        seen,
+        "the console check sees an uncaught error: {:#?}",
+        b.problems
+    );
     b.problems.clear();
 
     // The namespace with the three cards and the two ships' arrows, forwarded.
@@ -60,7 +65,11 @@ fn the_books_tutorial_in_hubble_ui() {
         "document.querySelectorAll('.card').length === 3 && document.querySelectorAll('path.arrow').length === 2",
         5,
     );
-    for card in ["default/estrela-da-morte", "default/caca-tie", "default/asa-x"] {
+    for card in [
+        "default/estrela-da-morte",
+        "default/caca-tie",
+        "default/asa-x",
+    ] {
         assert_eq!(
             b.eval(&format!(
                 "!!document.querySelector('.card[data-card=\"{card}\"]')"
@@ -79,7 +88,10 @@ fn the_books_tutorial_in_hubble_ui() {
         "[...document.querySelectorAll('path.arrow')].every(a => a.dataset.verdict === 'forwarded')",
         5,
     );
-    assert_eq!(b.eval("document.querySelector('#namespace').value"), "default");
+    assert_eq!(
+        b.eval("document.querySelector('#namespace').value"),
+        "default"
+    );
     assert!(visible_rows(&mut b) > 0, "the flows table has rows");
     b.screenshot("01-starwars-forwarded.png");
 
@@ -108,6 +120,13 @@ fn the_books_tutorial_in_hubble_ui() {
         "the Death Star card lists POST /v1/request-landing",
         "[...document.querySelectorAll('.card[data-card=\"default/estrela-da-morte\"] .card-http')].some(h => h.textContent === 'POST /v1/request-landing')",
         5,
+    );
+
+    // Every flow names what decided it, allowed ones too: the landing rule of regra1.
+    b.wait_for(
+        "a forwarded landing names regra1's HTTP rule",
+        "[...document.querySelectorAll('.trow:not([hidden])')].some(r => r.dataset.verdict === 'forwarded' && r.querySelector('.td[data-col=\"l7\"]').textContent === 'POST /v1/request-landing' && r.querySelector('.td[data-col=\"policy\"]').textContent === 'default/regra1 spec.ingress[0].toPorts[0].rules.http[0]')",
+        10,
     );
 
     // The verdict filter: only dropped rows.
@@ -193,7 +212,10 @@ fn the_books_tutorial_in_hubble_ui() {
         "Destination IP",
         "PUT /v1/exhaust-port",
     ] {
-        assert!(side.contains(want), "the detail panel shows {want:?}:\n{side}");
+        assert!(
+            side.contains(want),
+            "the detail panel shows {want:?}:\n{side}"
+        );
     }
     b.screenshot("03-l7-denied-put-detail.png");
 
@@ -263,7 +285,9 @@ fn the_books_tutorial_in_hubble_ui() {
     );
     let yaml = b.eval("document.querySelector('#modal pre').textContent");
     assert!(
-        yaml.as_str().unwrap_or_default().contains("/v1/request-landing"),
+        yaml.as_str()
+            .unwrap_or_default()
+            .contains("/v1/request-landing"),
         "{yaml}"
     );
     b.screenshot("05-policy-yaml.png");
@@ -353,4 +377,91 @@ fn fifty_workloads_stay_readable() {
         "cards are drawn at least 0.3 x their size, so their names stay legible: {check}"
     );
     b.assert_clean_console();
+}
+
+/// The page under load, for bench/ui.sh (which starts a release galaxy, loads it through a pod's
+/// egress proxy and passes the page's address in `GALAXIA_UI_BENCH_URL`): every second the page's
+/// frame count, flows received and lost, DOM size and JS heap, read over the DevTools protocol;
+/// then one summary line. It measures and prints; it asserts nothing about timing.
+#[test]
+#[ignore = "a benchmark: run by bench/ui.sh"]
+fn page_under_load() {
+    let Some(url) = std::env::var("GALAXIA_UI_BENCH_URL").ok() else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "page_under_load: SKIP: GALAXIA_UI_BENCH_URL is not set (bench/ui.sh sets it)"
+        );
+        return;
+    };
+    let addr: SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("GALAXIA_UI_BENCH_URL is http://127.0.0.1:PORT");
+    assert!(addr.ip().is_loopback(), "loopback only: {addr}");
+    let seconds: u64 = std::env::var("GALAXIA_UI_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let Some(chromium) = chromium_or_skip("page_under_load") else {
+        return;
+    };
+    let mut b = Browser::start(&chromium, 1600, 1000);
+    b.navigate(&format!("http://{addr}/"));
+    b.wait_for(
+        "the map draws the Death Star",
+        "document.querySelectorAll('path.arrow').length >= 1",
+        30,
+    );
+    // A few seconds in, the table is full (2,000 rows) and the map has its shape: measure from there.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    b.collect_garbage();
+    let heap = |b: &mut Browser| b.metrics().get("JSHeapUsedSize").copied().unwrap_or(0.0) / 1e6;
+    let heap_start = heap(&mut b);
+    let sample = |b: &mut Browser| {
+        let v = b.eval("[window.__galaxia.frames, window.__galaxia.received, window.__galaxia.lost, document.getElementsByTagName('*').length, performance.now()]");
+        let a = v.as_array().cloned().unwrap_or_default();
+        let n = |i: usize| a.get(i).and_then(Value::as_f64).unwrap_or(0.0);
+        (n(0), n(1), n(2), n(3), n(4))
+    };
+    let first = sample(&mut b);
+    let mut last = first;
+    let mut fps = Vec::new();
+    let mut heaps = Vec::new();
+    let mut nodes_max = 0.0f64;
+    eprintln!("second  fps  flows/s  lost  dom_nodes  js_heap_mb");
+    for i in 1..=seconds {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let s = sample(&mut b);
+        let dt = (s.4 - last.4) / 1000.0;
+        let f = (s.0 - last.0) / dt;
+        let h = heap(&mut b);
+        eprintln!(
+            "{i:>6} {f:>4.0} {:>8.0} {:>5.0} {:>10.0} {h:>11.1}",
+            (s.1 - last.1) / dt,
+            s.2,
+            s.3
+        );
+        fps.push(f);
+        heaps.push(h);
+        nodes_max = nodes_max.max(s.3);
+        last = s;
+    }
+    b.screenshot("07-under-load.png");
+    b.collect_garbage();
+    let heap_end = heap(&mut b);
+    let secs = (last.4 - first.4) / 1000.0;
+    fps.sort_by(f64::total_cmp);
+    let median = fps.get(fps.len() / 2).copied().unwrap_or(0.0);
+    let min = fps.first().copied().unwrap_or(0.0);
+    let heap_max = heaps.iter().copied().fold(0.0, f64::max);
+    println!(
+        "ui-bench: seconds={secs:.0} flows_per_s={:.0} lost={:.0} fps_min={min:.0} fps_median={median:.0} dom_nodes_max={nodes_max:.0} js_heap_mb_after_gc_start={heap_start:.1} js_heap_mb_after_gc_end={heap_end:.1} js_heap_mb_max={heap_max:.1}",
+        (last.1 - first.1) / secs,
+        last.2 - first.2,
+    );
+    b.pump();
+    if !b.problems.is_empty() {
+        println!("ui-bench: console problems: {:#?}", b.problems);
+    }
 }

@@ -53,9 +53,13 @@ fn the_committed_bundle_is_built_from_the_committed_sources() {
         want.push_str(&format!("{}  {f}\n", sha256(&dir.join(&f))));
     }
     for f in ["app.js", "app.css", "index.html", "favicon.svg"] {
-        want.push_str(&format!("{}  dist/{f}\n", sha256(&dir.join("dist").join(f))));
+        want.push_str(&format!(
+            "{}  dist/{f}\n",
+            sha256(&dir.join("dist").join(f))
+        ));
     }
-    let recorded = std::fs::read_to_string(dir.join("dist/SOURCES.sha256")).expect("SOURCES.sha256");
+    let recorded =
+        std::fs::read_to_string(dir.join("dist/SOURCES.sha256")).expect("SOURCES.sha256");
     let stale: Vec<&str> = want
         .lines()
         .filter(|l| !recorded.lines().any(|r| r == *l))

@@ -77,7 +77,9 @@ fn open(url: &str, addr: SocketAddr) -> Result<String, &'static str> {
     if !std::io::stdout().is_terminal() {
         return Err("not run from a terminal");
     }
-    let browser = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty());
+    let browser = std::env::var("BROWSER")
+        .ok()
+        .filter(|b| !b.trim().is_empty());
     let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));

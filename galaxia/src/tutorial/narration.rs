@@ -73,7 +73,7 @@ pub fn text(say: Say, lang: Lang) -> &'static str {
             "without regra1 asa-x's patrol lands again",
         ),
         Say::UiDeploy => (
-            "o namespace default, com um cartão para cada workload: estrela-da-morte (2 pods), caca-tie e asa-x. Todos namespaces ou um só: o seletor no alto.",
+            "o namespace default, com um cartão para cada workload: estrela-da-morte (2 pods), caca-tie e asa-x. Todos os namespaces ou um só: o seletor no alto.",
             "the default namespace, one card per workload: estrela-da-morte (2 pods), caca-tie and asa-x. All namespaces or one: the selector at the top.",
         ),
         Say::UiLand => (

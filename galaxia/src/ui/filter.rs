@@ -298,7 +298,10 @@ mod tests {
         let f = flow(Verdict::Forwarded);
         assert!(passes(None, "any", "", &f));
         assert!(passes(None, "any", "pod=asa-x", &f));
-        assert!(passes(None, "any", "estrela-da-morte", &f), "a bare word is a pod prefix");
+        assert!(
+            passes(None, "any", "estrela-da-morte", &f),
+            "a bare word is a pod prefix"
+        );
         assert!(passes(None, "any", "to:pod=default/estrela-da-morte", &f));
         assert!(!passes(None, "any", "from:pod=estrela-da-morte", &f));
         assert!(passes(None, "any", "from:label=org=alianca", &f));
@@ -306,7 +309,10 @@ mod tests {
         assert!(!passes(None, "any", "label=any2:org=imperio", &f));
         assert!(passes(None, "any", "label=class", &f));
         assert!(passes(None, "any", "identity=1002 ip=10.244.1.20", &f));
-        assert!(!passes(None, "any", "identity=1002 ip=10.244.9.9", &f), "entries AND");
+        assert!(
+            !passes(None, "any", "identity=1002 ip=10.244.9.9", &f),
+            "entries AND"
+        );
         assert!(passes(None, "any", "to:port=80", &f));
         assert!(!passes(None, "any", "!from:label=org=alianca", &f));
         assert!(passes(None, "any", "!pod=caca-tie", &f));

@@ -149,7 +149,11 @@ mod tests {
     fn only_loopback_names_with_our_port_pass() {
         let get = Method::GET;
         for ok in ["127.0.0.1:12000", "localhost:12000", "LocalHost:12000"] {
-            assert_eq!(decide(&get, &headers(&[("host", ok)]), 12000), Ok(()), "{ok}");
+            assert_eq!(
+                decide(&get, &headers(&[("host", ok)]), 12000),
+                Ok(()),
+                "{ok}"
+            );
         }
         for bad in [
             "evil.example",

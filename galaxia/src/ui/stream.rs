@@ -123,12 +123,23 @@ async fn follow(s: UiState, q: StreamQuery, tx: Tx) {
         let now = s.cluster.policies.current().revision;
         if now != revision {
             revision = now;
-            if !send(&tx, event("policies", &serde_json::json!({ "revision": now }))).await {
+            if !send(
+                &tx,
+                event("policies", &serde_json::json!({ "revision": now })),
+            )
+            .await
+            {
                 return;
             }
         }
         let batch = ring.read(pos, MAX_BATCH);
-        if batch.lost > 0 && !send(&tx, event("lost", &serde_json::json!({ "lost": batch.lost }))).await {
+        if batch.lost > 0
+            && !send(
+                &tx,
+                event("lost", &serde_json::json!({ "lost": batch.lost })),
+            )
+            .await
+        {
             return;
         }
         let full = batch.flows.len() == MAX_BATCH;

@@ -343,7 +343,9 @@ pub fn policies_view(s: &UiState) -> Arc<PoliciesView> {
             .and_then(|cnp| CompiledPolicy::compile(&cnp).map_err(|e| e.to_string()))
         {
             Ok(c) => compiled.push(Arc::new(c)),
-            Err(e) => tracing::warn!(policy = %p.name, error = %e, "ui: policy not in the truth table"),
+            Err(e) => {
+                tracing::warn!(policy = %p.name, error = %e, "ui: policy not in the truth table")
+            }
         }
         policies.push(PolicyView {
             namespace: p.namespace,
