@@ -129,10 +129,15 @@ async fn lists_pods_services_and_no_policy() {
     assert_eq!(names.len(), 4, "{names:?}");
     assert!(names.contains(&"caca-tie") && names.contains(&"asa-x"));
     assert!(pods.iter().all(|p| !p.ready), "nothing runs");
+    // Sorted by name, with the `kubernetes` Service every cluster has.
     let svcs: Vec<ServiceView> = get(&c, routes::SERVICES).await;
-    assert_eq!(svcs.len(), 1);
-    assert_eq!(svcs[0].name, "estrela-da-morte");
+    let names: Vec<&str> = svcs.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["estrela-da-morte", "kubernetes"]);
     assert_eq!(svcs[0].ports, ["80/TCP"]);
+    assert_eq!(
+        (svcs[1].cluster_ip.as_str(), svcs[1].ports.as_slice()),
+        ("10.96.0.1", ["443/TCP".to_string()].as_slice())
+    );
     let policies: PoliciesResponse = get(&c, routes::POLICIES).await;
     assert!(policies.policies.is_empty());
 }

@@ -12,6 +12,7 @@ pub mod hubble;
 pub mod kubectl;
 pub mod observe;
 pub mod policy;
+pub mod selector;
 pub mod print;
 pub mod session;
 pub mod up;

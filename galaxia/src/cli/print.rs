@@ -39,6 +39,8 @@ pub enum Format {
     Human,
     Wide,
     Json,
+    /// kubectl's `-o name`: `kind/name` a line.
+    Name,
     Markdown,
     /// Hubble's formats (`observe`): one line a flow, `KEY: value` blocks, aligned columns, and
     /// protojson (`json` is the same as `jsonpb` there).
@@ -56,6 +58,7 @@ impl Format {
             "human" => Format::Human,
             "wide" => Format::Wide,
             "json" => Format::Json,
+            "name" => Format::Name,
             "markdown" => Format::Markdown,
             "compact" => Format::Compact,
             "dict" => Format::Dict,
@@ -70,6 +73,7 @@ impl Format {
             Format::Human => "human",
             Format::Wide => "wide",
             Format::Json => "json",
+            Format::Name => "name",
             Format::Markdown => "markdown",
             Format::Compact => "compact",
             Format::Dict => "dict",

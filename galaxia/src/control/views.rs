@@ -53,6 +53,9 @@ pub struct ServiceView {
     pub created_ms: u64,
     /// The ClusterIP in the emulated cluster (a label: the pods' proxies resolve the name).
     pub cluster_ip: String,
+    /// The Service's own labels (`metadata.labels`).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// Manifest text and the name it came from (a file, or `-`).
@@ -127,8 +130,31 @@ pub fn pods(cluster: &Cluster) -> Vec<PodView> {
         .collect()
 }
 
+/// The Services, sorted by namespace and name as the API server lists them, with the `kubernetes`
+/// Service every cluster has (the API server's; in a galaxy it has no endpoints: the control API
+/// plays its part on 127.0.0.1).
 pub fn services(cluster: &Cluster) -> Vec<ServiceView> {
-    cluster
+    let created_ms = cluster
+        .pods
+        .iter()
+        .map(|p| epoch_ms(p.created))
+        .chain(cluster.services.iter().map(|s| epoch_ms(s.created)))
+        .min()
+        .unwrap_or_else(|| epoch_ms(std::time::SystemTime::now()));
+    let kubernetes = ServiceView {
+        name: "kubernetes".into(),
+        namespace: "default".into(),
+        ports: vec!["443/TCP".into()],
+        endpoints: Vec::new(),
+        selector: BTreeMap::new(),
+        created_ms,
+        cluster_ip: cluster.topology.kubernetes_ip().to_string(),
+        labels: BTreeMap::from([
+            ("component".to_string(), "apiserver".to_string()),
+            ("provider".to_string(), "kubernetes".to_string()),
+        ]),
+    };
+    let mut all: Vec<ServiceView> = cluster
         .services
         .iter()
         .map(|s| ServiceView {
@@ -150,6 +176,15 @@ pub fn services(cluster: &Cluster) -> Vec<ServiceView> {
             selector: s.model.selector.clone(),
             created_ms: epoch_ms(s.created),
             cluster_ip: s.cluster_ip.to_string(),
+            labels: s.model.service.metadata.labels.clone().unwrap_or_default(),
         })
-        .collect()
+        .collect();
+    if !all
+        .iter()
+        .any(|s| s.name == "kubernetes" && s.namespace == "default")
+    {
+        all.push(kubernetes);
+    }
+    all.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    all
 }

@@ -137,6 +137,11 @@ impl Topology {
         self.service_net
     }
 
+    /// The `kubernetes` Service's ClusterIP (the API server's, the service subnet's first address).
+    pub fn kubernetes_ip(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.service_net.0) + RESERVED_SERVICE_HOSTS[0])
+    }
+
     /// The kube-dns Service's ClusterIP (the tenth address of the service subnet, as kubeadm
     /// gives it), reserved here so that no Service takes it.
     pub fn kube_dns_ip(&self) -> Ipv4Addr {
