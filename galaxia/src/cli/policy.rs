@@ -8,14 +8,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use frota::RequestKind;
-use politica::{
-    CONNECTION_DROPPED, ConnectionVerdict, Endpoint, HttpRequest, PolicySet, Protocol, labels,
-};
+use politica::{Endpoint, HttpRequest, Protocol, labels};
 use serde::Serialize;
 
 use super::error::Error;
 use super::print::{Format, Io, OutputArgs, Table, write_json};
+use crate::manifest::reach::{Decision, connection_decision, http_decision, truth_table};
 use crate::manifest::{self, Manifests, PodModel, split_namespaced};
 
 // Parsed once per process: the size difference between the variants costs nothing.
@@ -104,14 +102,6 @@ pub struct TraceResult {
     pub request: Option<RequestView>,
     pub connection: Decision,
     pub http: Option<Decision>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Decision {
-    pub verdict: &'static str,
-    pub policy: Option<String>,
-    pub rule: Option<String>,
-    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -230,39 +220,6 @@ fn trace(args: TraceArgs, out: &mut dyn Write) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-fn connection_decision(
-    conn: &ConnectionVerdict,
-    src: &Endpoint,
-    dst: &Endpoint,
-    port: u16,
-    protocol: Protocol,
-) -> Decision {
-    Decision {
-        verdict: conn.verdict.as_str(),
-        policy: conn.policy().map(|p| p.to_string()),
-        rule: conn.reason.rule().map(|r| r.path()),
-        reason: conn.explain(src, dst, port, protocol),
-    }
-}
-
-/// What a request on `conn` gets; on a dropped connection, the drop (no request reaches L7).
-fn http_decision(conn: &ConnectionVerdict, req: &HttpRequest<'_>) -> Decision {
-    match conn.http(req) {
-        Some(v) => Decision {
-            verdict: v.verdict.as_str(),
-            policy: v.policy().map(|p| p.to_string()),
-            rule: v.reason.rule().map(|r| r.path()),
-            reason: v.explain(req),
-        },
-        None => Decision {
-            verdict: conn.verdict.as_str(),
-            policy: None,
-            rule: None,
-            reason: CONNECTION_DROPPED.to_string(),
-        },
-    }
 }
 
 fn parse_headers(headers: &[String]) -> Result<http::HeaderMap, Error> {
@@ -407,17 +364,6 @@ fn destinations<'a>(
         .collect())
 }
 
-/// One line of the truth table.
-#[derive(Debug, Serialize)]
-pub struct TableRow {
-    pub from: String,
-    pub to: String,
-    pub port: u16,
-    pub land: Decision,
-    pub exhaust: Decision,
-    pub info: Decision,
-}
-
 fn table(args: TableArgs, out: &mut dyn Write) -> Result<(), Error> {
     let format = args
         .output
@@ -469,73 +415,4 @@ fn table(args: TableArgs, out: &mut dyn Write) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// Pods grouped by Deployment (replicas share labels and ports, hence verdicts).
-fn groups(m: &Manifests) -> Vec<(String, &PodModel)> {
-    let mut seen: Vec<(String, &PodModel)> = Vec::new();
-    for p in m.pods() {
-        let name = match &p.owner {
-            Some(owner) => owner.clone(),
-            None => p.name.clone(),
-        };
-        let name = if p.namespace == "default" {
-            name
-        } else {
-            format!("{}/{name}", p.namespace)
-        };
-        if !seen.iter().any(|(n, _)| *n == name) {
-            seen.push((name, p));
-        }
-    }
-    seen
-}
-
-/// The table's rows: every pod group to every Death Star group, for the three requests.
-pub fn truth_table(m: &Manifests, policies: &PolicySet) -> Vec<TableRow> {
-    let groups = groups(m);
-    let mut rows = Vec::new();
-    for (dst_name, dst_pod) in groups.iter().filter(|(_, p)| p.is_death_star()) {
-        let Some(port) = dst_pod.http_port() else {
-            continue;
-        };
-        let dst = dst_pod.endpoint();
-        let host = m
-            .services()
-            .iter()
-            .find(|s| s.selects(dst_pod))
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|| dst_pod.name.clone());
-        for (src_name, src_pod) in groups.iter().filter(|(n, _)| n != dst_name) {
-            let src = src_pod.endpoint();
-            let conn = policies.connection(&src, &dst, port, Protocol::Tcp);
-            let headers = http::HeaderMap::new();
-            let decide = |kind: RequestKind| {
-                let method = kind.method();
-                let req = HttpRequest {
-                    method: method.as_str(),
-                    path: kind.path(),
-                    host: &host,
-                    headers: &headers,
-                };
-                if conn.is_allowed() {
-                    Decision {
-                        rule: None,
-                        ..http_decision(&conn, &req)
-                    }
-                } else {
-                    connection_decision(&conn, &src, &dst, port, Protocol::Tcp)
-                }
-            };
-            rows.push(TableRow {
-                from: src_name.clone(),
-                to: dst_name.clone(),
-                port,
-                land: decide(RequestKind::Land),
-                exhaust: decide(RequestKind::Exhaust),
-                info: decide(RequestKind::Info),
-            });
-        }
-    }
-    rows
 }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod image;
 pub mod kinds;
 pub mod limits;
+pub mod reach;
 pub mod object;
 pub mod service;
 pub mod workload;

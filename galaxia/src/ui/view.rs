@@ -14,9 +14,9 @@ use politica::{CiliumNetworkPolicy, CompiledPolicy, PolicySet};
 use serde::Serialize;
 
 use super::UiState;
-use crate::cli::policy::{TableRow, truth_table};
 use crate::flows::flow::{Decided, Direction, EndpointInfo, Event, Flow, Verdict};
 use crate::hubble::{convert, printer};
+use crate::manifest::reach::{TableRow, truth_table};
 use crate::state::{Cluster, Role};
 
 /// The labels Hubble UI names a card by, in its order of preference.
