@@ -8,10 +8,9 @@ secs=${1:-60}
 target=demo_connection
 host=$(rustc -vV | sed -n 's/^host: //p')
 target_dir=${CARGO_TARGET_DIR:-target}
-# --target keeps these flags off build scripts and proc macros, which must not be instrumented.
-RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
--Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
--Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks" \
+# The coverage passes go to the workspace's crates and the targets only, at opt-level 1: a
+# bounded run needs a quick build more than the last bit of speed (../../scripts/fuzz-rustc).
+RUSTC_WRAPPER="$(cd ../.. && pwd)/scripts/fuzz-rustc" CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
     cargo build --release --target "$host" --bin "$target"
 mkdir -p "new/$target" artifacts
 # The first corpus directory collects new inputs (ignored by git); the committed seeds follow.

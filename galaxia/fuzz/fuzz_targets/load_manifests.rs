@@ -4,8 +4,8 @@
 #![no_main]
 
 use galaxia::manifest::load_str;
-use galaxia::policy::{HttpRequest, Protocol};
 use libfuzzer_sys::fuzz_target;
+use politica::{HttpRequest, Protocol};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -33,7 +33,9 @@ fuzz_target!(|data: &[u8]| {
             for port in [80, 8080] {
                 let verdict = policies.connection(src, dst, port, Protocol::Tcp);
                 let _ = verdict.explain(src, dst, port, Protocol::Tcp);
-                let _ = verdict.http(&request).explain(&request);
+                if let Some(http) = verdict.http(&request) {
+                    let _ = http.explain(&request);
+                }
             }
         }
     }
