@@ -18,8 +18,8 @@ say() { printf '\n== %s\n' "$*"; }
 # web UI's browser tests), clang and libbpf-dev (the eBPF datapath's programs), iproute2, nftables,
 # bpftool and tcpdump (the eBPF datapath's tests and its host-namespace checks); wrk is only for
 # benchmarks and is not installed here.
-APT_PACKAGES=(curl procps g++ shellcheck podman buildah skopeo runc chromium clang libbpf-dev iproute2
-  nftables bpftool tcpdump)
+APT_PACKAGES=(curl procps g++ shellcheck podman buildah skopeo runc chromium clang libbpf-dev
+  linux-libc-dev iproute2 nftables bpftool tcpdump util-linux)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -110,6 +110,7 @@ fn term(t: &str) -> Option<Term> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure report
 mod tests {
     use super::*;
 

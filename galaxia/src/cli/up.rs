@@ -234,6 +234,10 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
             "--forward is for the userspace datapath: on --datapath ebpf, run the client inside a pod (galaxia exec POD -- CMD)".into(),
         ));
     }
+    // Refuse before anything is claimed when root, the programs or a binary is missing.
+    if args.datapath == DatapathArg::Ebpf {
+        crate::ebpf::preflight().map_err(|e| Error::Usage(e.to_string()))?;
+    }
     let ports = Ports {
         hubble: args.hubble_port,
         ui: args.ui_port,

@@ -34,7 +34,11 @@ pub fn tags() -> BTreeSet<Tag> {
     if let Ok(dir) = std::fs::read_dir(STATE_ROOT) {
         for e in dir.flatten() {
             if let Some(name) = e.file_name().to_str() {
-                found.extend(Tag::parse(name).filter(|(_, r)| r.is_empty()).map(|(t, _)| t));
+                found.extend(
+                    Tag::parse(name)
+                        .filter(|(_, r)| r.is_empty())
+                        .map(|(t, _)| t),
+                );
             }
         }
     }
@@ -42,7 +46,11 @@ pub fn tags() -> BTreeSet<Tag> {
         if let Ok(dir) = std::fs::read_dir(&root) {
             for e in dir.flatten() {
                 if let Some(name) = e.file_name().to_str() {
-                    found.extend(Tag::parse(name).filter(|(_, r)| r.is_empty()).map(|(t, _)| t));
+                    found.extend(
+                        Tag::parse(name)
+                            .filter(|(_, r)| r.is_empty())
+                            .map(|(t, _)| t),
+                    );
                 }
             }
         }

@@ -99,10 +99,17 @@ pub fn run_cleanup(_args: CleanupArgs, io: &mut Io<'_>) -> Result<(), Error> {
         writeln!(io.out, "removed {line}")?;
     }
     for tag in &report.alive {
-        writeln!(io.out, "left {tag} alone: its galaxia up (pid {}) is running", tag.pid)?;
+        writeln!(
+            io.out,
+            "left {tag} alone: its galaxia up (pid {}) is running",
+            tag.pid
+        )?;
     }
     if report.removed.is_empty() && report.alive.is_empty() {
-        writeln!(io.out, "Nothing to clean up: no galaxy left anything behind.")?;
+        writeln!(
+            io.out,
+            "Nothing to clean up: no galaxy left anything behind."
+        )?;
     }
     for e in &report.errors {
         writeln!(io.err, "galaxia cleanup: {e}")?;
@@ -150,12 +157,15 @@ fn galaxy(control: &ControlArgs) -> Result<Galaxy, Error> {
     Ok(Galaxy { pods, maps })
 }
 
+/// A map's entries, as byte arrays.
+type Entries<const K: usize, const V: usize> = Vec<([u8; K], [u8; V])>;
+
 impl Galaxy {
     fn table<const K: usize, const V: usize>(
         &self,
         name: &'static str,
         lru: bool,
-    ) -> Result<Vec<([u8; K], [u8; V])>, Error> {
+    ) -> Result<Entries<K, V>, Error> {
         let id = *self
             .maps
             .get(name)
@@ -213,7 +223,10 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         let split: Vec<Vec<&str>> = r.iter().map(|c| c.lines().collect()).collect();
         let height = split.iter().map(Vec::len).max().unwrap_or(1).max(1);
         for k in 0..height {
-            let cells: Vec<&str> = split.iter().map(|c| c.get(k).copied().unwrap_or("")).collect();
+            let cells: Vec<&str> = split
+                .iter()
+                .map(|c| c.get(k).copied().unwrap_or(""))
+                .collect();
             line(&cells);
         }
     }
@@ -368,7 +381,10 @@ fn lb(g: &Galaxy) -> Result<String, Error> {
             vec![format!("{}:{}", k.vip, k.port), lines.join("\n")]
         })
         .collect();
-    Ok(table(&["SERVICE ADDRESS", "BACKEND ADDRESS (REVNAT_ID) (SLOT)"], &rows))
+    Ok(table(
+        &["SERVICE ADDRESS", "BACKEND ADDRESS (REVNAT_ID) (SLOT)"],
+        &rows,
+    ))
 }
 
 fn policy(g: &Galaxy, pod: &str, io: &mut Io<'_>) -> Result<String, Error> {
@@ -460,8 +476,16 @@ mod tests {
     #[test]
     fn tables_align_like_cilium_and_cells_may_span_lines() {
         let rows = vec![
-            vec!["Allow".to_string(), "k8s:a=b\nk8s:c=d".to_string(), "80/TCP".to_string()],
-            vec!["Deny".to_string(), "reserved:unknown".to_string(), "ANY".to_string()],
+            vec![
+                "Allow".to_string(),
+                "k8s:a=b\nk8s:c=d".to_string(),
+                "80/TCP".to_string(),
+            ],
+            vec![
+                "Deny".to_string(),
+                "reserved:unknown".to_string(),
+                "ANY".to_string(),
+            ],
         ];
         assert_eq!(
             table(&["POLICY", "LABELS", "PORT"], &rows),

@@ -46,7 +46,9 @@ pub enum EbpfError {
         "galaxia was built without its eBPF programs ({0}). Install clang (apt-get install -y clang llvm libbpf-dev) and rebuild galaxia (touch galaxia/bpf/galaxia.c && cargo build -p galaxia), or use the default datapath (--datapath userspace)"
     )]
     NotBuilt(&'static str),
-    #[error("--datapath ebpf needs iproute2's `ip` (apt-get install -y iproute2), or use the default datapath (--datapath userspace)")]
+    #[error(
+        "--datapath ebpf needs iproute2's `ip` (apt-get install -y iproute2), or use the default datapath (--datapath userspace)"
+    )]
     NoIp,
     #[error("{0}")]
     Binaries(String),
@@ -60,7 +62,9 @@ pub enum EbpfError {
         #[source]
         source: std::io::Error,
     },
-    #[error(transparent)]
+    #[error(
+        "the kernel refused galaxia's eBPF programs (it needs BPF with BTF, tcx and cgroup2: Linux 6.6 or later), or use the default datapath (--datapath userspace)"
+    )]
     Load(#[from] loader::LoadError),
     #[error("writing map {name}")]
     Map {
@@ -133,7 +137,9 @@ pub struct Datapath {
 
 impl std::fmt::Debug for Datapath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Datapath").field("tag", &self.tag).finish_non_exhaustive()
+        f.debug_struct("Datapath")
+            .field("tag", &self.tag)
+            .finish_non_exhaustive()
     }
 }
 
@@ -190,8 +196,10 @@ impl Datapath {
         }
         let tag = Tag::fresh();
         let state = tag.state_dir();
-        std::fs::create_dir_all(state.join("pods")).map_err(io(format!("creating {}", state.display())))?;
-        tag.record_owner().map_err(io("recording the galaxy's owner"))?;
+        std::fs::create_dir_all(state.join("pods"))
+            .map_err(io(format!("creating {}", state.display())))?;
+        tag.record_owner()
+            .map_err(io("recording the galaxy's owner"))?;
         let mut dp = Datapath {
             tag,
             cluster: cluster.clone(),
@@ -234,7 +242,11 @@ impl Datapath {
         }
         loaded.attach_cgroup(&cgroup_path)?;
         // `galaxia bpf` (another process) opens the maps by these ids.
-        let ids: String = loaded.ids.iter().map(|(n, id)| format!("{n} {id}\n")).collect();
+        let ids: String = loaded
+            .ids
+            .iter()
+            .map(|(n, id)| format!("{n} {id}\n"))
+            .collect();
         let maps_file = state.join(super::cli::MAPS_FILE);
         std::fs::write(&maps_file, ids).map_err(io(format!("writing {}", maps_file.display())))?;
         registry::register(
@@ -264,7 +276,10 @@ impl Datapath {
                 }
             });
             handles.push(handle);
-            dp.runtimes.lock().unwrap_or_else(|p| p.into_inner()).push(rt);
+            dp.runtimes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(rt);
         }
         // Cluster DNS, on a quiet runtime of its own (hickory logs every query at info).
         let dns_ns = &dp.plan.nodes[dp.plan.dns_node].netns;
@@ -273,7 +288,10 @@ impl Datapath {
         let catalog = dns::catalog(&dns::records(&cluster, dp.plan.dns))?;
         let dns_addr = SocketAddr::from((dp.plan.dns, 53));
         let dns_server = dns_rt.spawn(dns::serve(catalog, dns_addr, shutdown.clone()));
-        dp.runtimes.lock().unwrap_or_else(|p| p.into_inner()).push(dns_rt);
+        dp.runtimes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(dns_rt);
         // Give the server its moment to bind, and say so if it could not.
         tokio::time::sleep(Duration::from_millis(20)).await;
         if dns_server.is_finished() {
@@ -306,7 +324,9 @@ impl Datapath {
                 node: handles[pod.node].clone(),
                 container: pods::container(pod, pod.info.ip, &bins, options),
                 restart_backoff: options.restart_backoff,
-                log: state.join("pods").join(format!("{}.log", dp.plan.pods[i].netns)),
+                log: state
+                    .join("pods")
+                    .join(format!("{}.log", dp.plan.pods[i].netns)),
             };
             let task = tokio::spawn(pods::supervise(run, shutdown.clone()));
             dp.supervisors
@@ -331,8 +351,11 @@ impl Datapath {
             .map(|(p, plan)| {
                 let resolv_conf = dir.join(format!("{}.resolv.conf", plan.netns));
                 let hosts = dir.join(format!("{}.hosts", plan.netns));
-                std::fs::write(&resolv_conf, enter::resolv_conf(self.plan.dns, p.namespace()))
-                    .map_err(io(format!("writing {}", resolv_conf.display())))?;
+                std::fs::write(
+                    &resolv_conf,
+                    enter::resolv_conf(self.plan.dns, p.namespace()),
+                )
+                .map_err(io(format!("writing {}", resolv_conf.display())))?;
                 std::fs::write(&hosts, enter::hosts(p.info.ip, p.name()))
                     .map_err(io(format!("writing {}", hosts.display())))?;
                 Ok(Sandbox {
@@ -386,7 +409,8 @@ impl Datapath {
 
     /// Stop: the pods first (the shutdown signal has flipped), then everything else.
     pub async fn stop(&self) {
-        let tasks = std::mem::take(&mut *self.supervisors.lock().unwrap_or_else(|p| p.into_inner()));
+        let tasks =
+            std::mem::take(&mut *self.supervisors.lock().unwrap_or_else(|p| p.into_inner()));
         for t in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(6), t).await;
         }
@@ -465,7 +489,11 @@ fn sync_policy(
             write(&tables.lxc, maps::LXC, *ip, v.encode())?;
         }
     }
-    for k in current.entries.keys().filter(|k| !next.entries.contains_key(k)) {
+    for k in current
+        .entries
+        .keys()
+        .filter(|k| !next.entries.contains_key(k))
+    {
         remove(&tables.policy, &k.encode());
     }
     *current = next;
@@ -483,7 +511,12 @@ fn desired_frontends(cluster: &Cluster) -> BTreeMap<SvcKey, Frontend> {
     let mut out = BTreeMap::new();
     let mut id = 0u16;
     for s in &cluster.services {
-        for sp in s.model.ports.iter().filter(|p| p.protocol == politica::Protocol::Tcp) {
+        for sp in s
+            .model
+            .ports
+            .iter()
+            .filter(|p| p.protocol == politica::Protocol::Tcp)
+        {
             id += 1;
             let backends = s
                 .members
@@ -572,6 +605,29 @@ async fn keep_maps(
                 }
             }
             _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_say_what_to_install_or_what_to_use_instead() {
+        let not_built = EbpfError::NotBuilt("clang is not installed").to_string();
+        assert!(
+            not_built.contains("apt-get install -y clang"),
+            "{not_built}"
+        );
+        assert!(not_built.contains("clang is not installed"), "{not_built}");
+        for e in [
+            EbpfError::NotRoot,
+            EbpfError::NotBuilt("x"),
+            EbpfError::NoIp,
+        ] {
+            let text = e.to_string();
+            assert!(text.contains("--datapath userspace"), "{text}");
         }
     }
 }

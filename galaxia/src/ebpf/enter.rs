@@ -161,6 +161,8 @@ mod tests {
             resolv_conf(std::net::Ipv4Addr::new(10, 96, 0, 10), "default"),
             "search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n"
         );
-        assert!(hosts(std::net::Ipv4Addr::new(10, 244, 1, 9), "asa-x").ends_with("10.244.1.9\tasa-x\n"));
+        assert!(
+            hosts(std::net::Ipv4Addr::new(10, 244, 1, 9), "asa-x").ends_with("10.244.1.9\tasa-x\n")
+        );
     }
 }

@@ -16,9 +16,7 @@ use politica::{ConnectionReason, MatchType, Protocol};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::watch;
 
-use super::maps::{
-    EVENT_DROP, EVENT_POLICY_VERDICT, EVENT_TRACE, Event, PROTO_TCP, REPLY_YES,
-};
+use super::maps::{EVENT_DROP, EVENT_POLICY_VERDICT, EVENT_TRACE, Event, PROTO_TCP, REPLY_YES};
 use crate::flows::flow::{
     Decided, Direction, DropReason, Event as FlowEvent, Flow, ObservationPoint, PolicyRef,
     TcpFlags, Verdict,
@@ -67,9 +65,12 @@ impl Namer {
         };
         let ask = || {
             let in_force = self.cluster.policies.current();
-            let v = in_force
-                .engine
-                .connection(client.endpoint, server.endpoint, server_port, Protocol::Tcp);
+            let v = in_force.engine.connection(
+                client.endpoint,
+                server.endpoint,
+                server_port,
+                Protocol::Tcp,
+            );
             (v, in_force)
         };
         let (verdict, event, is_reply, allowed_by, reason) = match e.kind {
@@ -209,9 +210,17 @@ mod tests {
         let m = load_str(book::STARWARS, "starwars.yml").unwrap();
         let addr: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
         let pods = m.pods().iter().map(|p| (p.clone(), addr)).collect();
-        let c = Cluster::new(&m.cluster(), pods, m.services().to_vec(), Some(4095), SystemTime::now())
+        let c = Cluster::new(
+            &m.cluster(),
+            pods,
+            m.services().to_vec(),
+            Some(4095),
+            SystemTime::now(),
+        )
+        .unwrap();
+        c.policies
+            .apply(book::POLITICA_L4, "test", ApplyMode::Apply)
             .unwrap();
-        c.policies.apply(book::POLITICA_L4, "test", ApplyMode::Apply).unwrap();
         Arc::new(c)
     }
 
@@ -241,7 +250,13 @@ mod tests {
     #[test]
     fn a_dropped_syn_reads_as_hubble_shows_it() {
         let c = cluster();
-        let star = c.pods.iter().find(|p| p.model.is_death_star()).unwrap().name().to_string();
+        let star = c
+            .pods
+            .iter()
+            .find(|p| p.model.is_death_star())
+            .unwrap()
+            .name()
+            .to_string();
         let n = Namer::new(c.clone());
         let f = n.flow(&event(&c, EVENT_DROP, "asa-x", &star)).unwrap();
         assert_eq!(f.verdict, Verdict::Dropped);
@@ -253,15 +268,29 @@ mod tests {
             f.reason,
             Some(Decided::Connection(ConnectionReason::DefaultDeny { .. }))
         ));
-        let v = n.flow(&event(&c, EVENT_POLICY_VERDICT, "asa-x", &star)).unwrap();
-        assert!(matches!(v.event, FlowEvent::PolicyVerdict { match_type: MatchType::None, .. }));
+        let v = n
+            .flow(&event(&c, EVENT_POLICY_VERDICT, "asa-x", &star))
+            .unwrap();
+        assert!(matches!(
+            v.event,
+            FlowEvent::PolicyVerdict {
+                match_type: MatchType::None,
+                ..
+            }
+        ));
         assert_eq!(v.verdict, Verdict::Dropped);
     }
 
     #[test]
     fn an_allowed_verdict_names_the_policy_and_a_reply_is_egress() {
         let c = cluster();
-        let star = c.pods.iter().find(|p| p.model.is_death_star()).unwrap().name().to_string();
+        let star = c
+            .pods
+            .iter()
+            .find(|p| p.model.is_death_star())
+            .unwrap()
+            .name()
+            .to_string();
         let n = Namer::new(c.clone());
         let mut e = event(&c, EVENT_POLICY_VERDICT, "caca-tie", &star);
         e.verdict = 1;

@@ -227,7 +227,10 @@ impl Plan {
             ));
         }
         for (_, other) in self.nodes.iter().enumerate().filter(|(j, _)| *j != i) {
-            b.push(format!("route add {}/24 via {}", other.pod_cidr, other.uplink));
+            b.push(format!(
+                "route add {}/24 via {}",
+                other.pod_cidr, other.uplink
+            ));
         }
         // Packets steered to the proxy are delivered here (to the socket the program chose).
         b.push(format!(
@@ -362,9 +365,20 @@ mod tests {
                 assert!(target.starts_with("galaxia-7-0-"), "{line}");
             }
         }
-        assert!(p.node_batch(1).contains(&"link add galaxia-lxc42 type veth peer name eth0 netns galaxia-7-0-pod-asa-x".to_string()));
-        assert!(p.node_batch(1).contains(&"route add 10.96.0.10/32 via 172.18.0.2".to_string()));
-        assert!(p.node_batch(0).contains(&"route add 10.244.1.0/24 via 172.18.0.3".to_string()));
+        assert!(
+            p.node_batch(1).contains(
+                &"link add galaxia-lxc42 type veth peer name eth0 netns galaxia-7-0-pod-asa-x"
+                    .to_string()
+            )
+        );
+        assert!(
+            p.node_batch(1)
+                .contains(&"route add 10.96.0.10/32 via 172.18.0.2".to_string())
+        );
+        assert!(
+            p.node_batch(0)
+                .contains(&"route add 10.244.1.0/24 via 172.18.0.3".to_string())
+        );
         assert_eq!(
             p.pod_batch(&p.pods[0])[4..],
             [

@@ -104,7 +104,9 @@ pub struct Loaded {
 
 impl std::fmt::Debug for Loaded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Loaded").field("ids", &self.ids).finish_non_exhaustive()
+        f.debug_struct("Loaded")
+            .field("ids", &self.ids)
+            .finish_non_exhaustive()
     }
 }
 
@@ -114,22 +116,22 @@ impl Loaded {
         if OBJECT.is_empty() {
             return Err(LoadError::NotBuilt(BUILD_STATUS));
         }
-        let mut ebpf = EbpfLoader::new().load(OBJECT).map_err(|e| LoadError::Object(Box::new(e)))?;
+        let mut ebpf = EbpfLoader::new()
+            .load(OBJECT)
+            .map_err(|e| LoadError::Object(Box::new(e)))?;
         for name in [POD_IN, POD_OUT, NODE_IN] {
             let p: &mut SchedClassifier = program(&mut ebpf, name)?;
-            p.load()
-                .map_err(|e| LoadError::Program {
-                    name,
-                    source: Box::new(e),
-                })?;
+            p.load().map_err(|e| LoadError::Program {
+                name,
+                source: Box::new(e),
+            })?;
         }
         for name in [SOCK_LB, SOCK_RN] {
             let p: &mut CgroupSockAddr = program(&mut ebpf, name)?;
-            p.load()
-                .map_err(|e| LoadError::Program {
-                    name,
-                    source: Box::new(e),
-                })?;
+            p.load().map_err(|e| LoadError::Program {
+                name,
+                source: Box::new(e),
+            })?;
         }
         let mut ids = BTreeMap::new();
         for (name, map) in ebpf.maps() {
@@ -158,14 +160,12 @@ impl Loaded {
             netns: ns.to_string(),
             source,
         })?;
-        attached
-            .map(|_| ())
-            .map_err(|e| LoadError::AttachTc {
-                name,
-                iface: iface.to_string(),
-                netns: ns.to_string(),
-                source: Box::new(e),
-            })
+        attached.map(|_| ()).map_err(|e| LoadError::AttachTc {
+            name,
+            iface: iface.to_string(),
+            netns: ns.to_string(),
+            source: Box::new(e),
+        })
     }
 
     /// Attach the socket load balancer (connect and getpeername) to the cgroup at `path`.

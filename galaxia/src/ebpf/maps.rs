@@ -426,7 +426,10 @@ mod tests {
             &backend_key(3, 1),
             &backend_val(Ipv4Addr::new(10, 244, 1, 5), 80),
         );
-        assert_eq!((svc, slot, ip, port), (3, 1, Ipv4Addr::new(10, 244, 1, 5), 80));
+        assert_eq!(
+            (svc, slot, ip, port),
+            (3, 1, Ipv4Addr::new(10, 244, 1, 5), 80)
+        );
     }
 
     #[test]

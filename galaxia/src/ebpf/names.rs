@@ -147,8 +147,17 @@ mod tests {
             Tag::parse(&t.pod("default", "asa-x")),
             Some((t, "pod-asa-x"))
         );
-        assert_eq!(t.pod("kube-system", "dns"), "galaxia-4321-7-pod-kube-system.dns");
-        for other in ["galaxia-tutorial-1-0", "galaxia", "cilium-1-2", "galaxia-12", "galaxia--1"] {
+        assert_eq!(
+            t.pod("kube-system", "dns"),
+            "galaxia-4321-7-pod-kube-system.dns"
+        );
+        for other in [
+            "galaxia-tutorial-1-0",
+            "galaxia",
+            "cilium-1-2",
+            "galaxia-12",
+            "galaxia--1",
+        ] {
             assert_eq!(Tag::parse(other), None, "{other}");
         }
     }
@@ -167,6 +176,12 @@ mod tests {
         assert!(me.owner_alive(), "no record: a living pid counts as alive");
         assert!(start_time(std::process::id()).is_some());
         // Pids above the kernel's pid_max (at most 2^22) never exist.
-        assert!(!Tag { pid: 99_999_999, n: 0 }.owner_alive());
+        assert!(
+            !Tag {
+                pid: 99_999_999,
+                n: 0
+            }
+            .owner_alive()
+        );
     }
 }

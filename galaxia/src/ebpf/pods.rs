@@ -254,12 +254,14 @@ async fn run_once(
         s.phase = Phase::Running;
         s.ready = container.readiness.is_none();
     });
-    let probe = container
-        .readiness
-        .map(|addr| run.node.spawn(readiness(run.cluster.clone(), run.pod, addr)));
-    let scrape = container
-        .metrics
-        .map(|addr| run.node.spawn(mirror_counters(run.cluster.clone(), run.pod, addr)));
+    let probe = container.readiness.map(|addr| {
+        run.node
+            .spawn(readiness(run.cluster.clone(), run.pod, addr))
+    });
+    let scrape = container.metrics.map(|addr| {
+        run.node
+            .spawn(mirror_counters(run.cluster.clone(), run.pod, addr))
+    });
     let ended = tokio::select! {
         status = child.wait() => match status {
             Ok(s) if s.code() == Some(2) => Ended::Crashed("exploded (exit status 2)".into()),
@@ -356,7 +358,9 @@ async fn get(addr: SocketAddr, path: &str) -> Option<(http::StatusCode, bytes::B
         let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
         exchange(stream, &out).await.ok()
     };
-    let answer = tokio::time::timeout(READINESS_TIMEOUT, attempt).await.ok()??;
+    let answer = tokio::time::timeout(READINESS_TIMEOUT, attempt)
+        .await
+        .ok()??;
     Some((answer.status, answer.body))
 }
 
@@ -379,7 +383,11 @@ async fn mirror_counters(cluster: Arc<Cluster>, pod: PodId, admin: SocketAddr) {
         for (key, total) in ship_counts(&String::from_utf8_lossy(&body)) {
             let before = seen.insert(key, total).unwrap_or(0);
             // A restarted ship starts from zero again: count from there.
-            let new = if total >= before { total - before } else { total };
+            let new = if total >= before {
+                total - before
+            } else {
+                total
+            };
             let reply = Reply {
                 kind: key.0,
                 outcome: key.1,

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use politica::{ConnectionVerdict, Engine, EndpointId, MatchType, Protocol};
+use politica::{ConnectionVerdict, EndpointId, Engine, MatchType, Protocol};
 
 use super::maps::{
     PROTO_ANY, PROTO_TCP, PROTO_UDP, PolicyKey, PolicyVal, VERDICT_ALLOW, VERDICT_DENY,
@@ -193,11 +193,24 @@ mod tests {
             .collect();
         assert_eq!(compiled.enforced.len(), stars.len(), "only the replicas");
         for star in &stars {
-            assert_eq!(verdict(&compiled, &c, star, "caca-tie", 80), Some(VERDICT_ALLOW));
-            assert_eq!(verdict(&compiled, &c, star, "asa-x", 80), Some(VERDICT_DENY));
-            assert_eq!(verdict(&compiled, &c, star, "caca-tie", 0), Some(VERDICT_DENY));
+            assert_eq!(
+                verdict(&compiled, &c, star, "caca-tie", 80),
+                Some(VERDICT_ALLOW)
+            );
+            assert_eq!(
+                verdict(&compiled, &c, star, "asa-x", 80),
+                Some(VERDICT_DENY)
+            );
+            assert_eq!(
+                verdict(&compiled, &c, star, "caca-tie", 0),
+                Some(VERDICT_DENY)
+            );
         }
-        let v = compiled.entries.values().find(|v| v.verdict == VERDICT_ALLOW).unwrap();
+        let v = compiled
+            .entries
+            .values()
+            .find(|v| v.verdict == VERDICT_ALLOW)
+            .unwrap();
         assert_eq!(v.match_type, MatchType::L3L4 as u8);
         assert!(compiled.entries.keys().all(|k| k.proto != PROTO_ANY));
     }
@@ -211,7 +224,10 @@ mod tests {
             verdict(&compiled, &c, star.name(), "caca-tie", 80),
             Some(VERDICT_REDIRECT)
         );
-        assert_eq!(verdict(&compiled, &c, star.name(), "asa-x", 80), Some(VERDICT_DENY));
+        assert_eq!(
+            verdict(&compiled, &c, star.name(), "asa-x", 80),
+            Some(VERDICT_DENY)
+        );
         let redirected = compiled
             .entries
             .values()

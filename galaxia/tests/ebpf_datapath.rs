@@ -1,0 +1,761 @@
+//! `galaxia up --datapath ebpf`, end to end, as root: the book's commands through `galaxia exec`
+//! with Debian's curl inside the pods (byte-exact), politica_l4's drop in the kernel (curl's exit
+//! 28 in the connect phase, no SYN in the Death Star's namespace, the drop counter of the policy
+//! map, Hubble's `Policy denied DROPPED` flows), a keep-alive connection that stalls once the
+//! policy denies it, politica_l7's `Access denied`, the exploding replica, `galaxia bpf`, and the
+//! network-safety checks: the host's links, addresses, routes and nftables ruleset are the same
+//! before and after a galaxy, and nothing of a galaxy killed with `kill -9` survives the next start
+//! or `galaxia cleanup`.
+//!
+//! Where not root, or where the kernel refuses the programs, the tests say so and pass; with
+//! `REQUIRE_ALL=1` (CI) they fail instead.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const SVC: &str = "estrela-da-morte.default.svc.cluster.local";
+const PANIC: &str = "Panic: deathstar exploded\n\ngoroutine 1 [running]:\nmain.HandleGarbage(0x2080c3f50, 0x2, 0x4, 0x425c0, 0x5, 0xa)\n        /code/src/github.com/empire/deathstar/\n        temp/main.go:9 +0x64\nmain.main()\n        /code/src/github.com/empire/deathstar/\n        temp/main.go:5 +0x85\n";
+/// Long enough for a loaded 2-core CI machine; only reached when something is broken.
+const MUST_HAPPEN: Duration = Duration::from_secs(90);
+
+/// One eBPF galaxy at a time: the safety checks compare the whole machine before and after.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_galaxia")
+}
+
+fn describe(args: &[&str], out: &Output) -> String {
+    format!(
+        "galaxia {}\nstatus: {}\nstdout: {:?}\nstderr: {:?}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Why this machine cannot run the eBPF datapath, if it cannot.
+fn unavailable() -> Option<String> {
+    if let Err(e) = galaxia::ebpf::preflight() {
+        return Some(e.to_string());
+    }
+    // The kernel's verdict: load every program (the verifier runs) and drop them again.
+    if let Err(e) = galaxia::ebpf::loader::Loaded::load() {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        return Some(format!(
+            "the kernel refused galaxia's eBPF programs: {text}"
+        ));
+    }
+    for tool in ["curl", "ip", "nft"] {
+        if !have(tool) {
+            return Some(format!(
+                "{tool} is not installed (apt-get install -y curl iproute2 nftables)"
+            ));
+        }
+    }
+    None
+}
+
+/// True when the test may go on; otherwise it says why it is skipped (or fails, under
+/// `REQUIRE_ALL=1`).
+fn runnable(test: &str) -> bool {
+    match unavailable() {
+        None => true,
+        Some(why) if std::env::var("REQUIRE_ALL").is_ok_and(|v| v == "1") => {
+            panic!("{test}: REQUIRE_ALL=1 and the eBPF datapath cannot run here: {why}")
+        }
+        Some(why) => {
+            eprintln!("skipped {test}: {why}");
+            false
+        }
+    }
+}
+
+/// A tool the test needs beyond the datapath's own: skipped without it, failed under REQUIRE_ALL.
+fn optional_tool(tool: &str, package: &str) -> bool {
+    if have(tool) {
+        return true;
+    }
+    let required = std::env::var("REQUIRE_ALL").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "REQUIRE_ALL=1 and {tool} is missing (apt-get install -y {package})"
+    );
+    eprintln!("part skipped: {tool} is not installed (apt-get install -y {package})");
+    false
+}
+
+/// The host namespace's network, as the safety rule names it.
+fn host_network() -> String {
+    let mut out = String::new();
+    for args in [
+        &["ip", "-o", "link"][..],
+        &["ip", "-o", "addr"],
+        &["ip", "route", "show", "table", "all"],
+        &["nft", "list", "ruleset"],
+    ] {
+        let o = Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .expect("run a network listing");
+        out.push_str(&format!("$ {}\n", args.join(" ")));
+        out.push_str(&String::from_utf8_lossy(&o.stdout));
+        out.push_str(&String::from_utf8_lossy(&o.stderr));
+    }
+    out
+}
+
+/// Everything of galaxy `tag` (`galaxia-<pid>-<n>`) still on the machine.
+fn leftovers(tag: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let prefix = format!("{tag}-");
+    if let Ok(dir) = std::fs::read_dir("/run/netns") {
+        for e in dir.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&prefix) {
+                found.push(format!("netns {n}"));
+            }
+        }
+    }
+    if Path::new("/run").join(tag).exists() {
+        found.push(format!("/run/{tag}"));
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    for l in mountinfo.lines().filter(|l| l.contains(tag)) {
+        found.push(format!("mount {l}"));
+    }
+    for root in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
+        if Path::new(root).join(tag).exists() {
+            found.push(format!("cgroup {root}/{tag}"));
+        }
+    }
+    found
+}
+
+/// The programs named `galaxia_*` loaded in the kernel (bpftool, when installed).
+fn galaxia_programs() -> Vec<String> {
+    let Ok(o) = Command::new("bpftool").args(["prog", "show"]).output() else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.contains("name galaxia_"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A `galaxia up --datapath ebpf` child with a private discovery file.
+struct Galaxy {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Galaxy {
+    fn up() -> Galaxy {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let child = Command::new(bin())
+            .current_dir(repo_root())
+            .args([
+                "up",
+                "-f",
+                "k8s/starwars.yml",
+                "--no-patrol",
+                "--datapath",
+                "ebpf",
+            ])
+            .args(["--hubble-port", "0", "--ui-port", "0"])
+            .arg("--control-file")
+            .arg(dir.path().join("control.json"))
+            .env("GALAXIA_LOG_FORMAT", "human")
+            .env_remove("GALAXIA_CONTROL_FILE")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.path().join("up.out")).expect("up.out"))
+            .stderr(std::fs::File::create(dir.path().join("up.err")).expect("up.err"))
+            .spawn()
+            .expect("spawn galaxia up");
+        let mut g = Galaxy { child, dir };
+        g.wait_ready();
+        g
+    }
+
+    /// `galaxia-<pid>-0`: the tag of this process's (first) galaxy.
+    fn tag(&self) -> String {
+        format!("galaxia-{}-0", self.child.id())
+    }
+
+    fn log(&self) -> String {
+        let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
+        format!(
+            "--- galaxia up stdout ---\n{}\n--- galaxia up stderr ---\n{}",
+            read("up.out"),
+            read("up.err")
+        )
+    }
+
+    fn wait_ready(&mut self) {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("galaxia up exited early with {status}\n{}", self.log());
+            }
+            if self.dir.path().join("control.json").exists() {
+                let out = self.run(&["get", "pods", "-o", "json"]);
+                if out.status.success() {
+                    let pods: Vec<serde_json::Value> =
+                        serde_json::from_slice(&out.stdout).expect("pods json");
+                    if !pods.is_empty() && pods.iter().all(|p| p["ready"] == true) {
+                        return;
+                    }
+                }
+            }
+            assert!(
+                start.elapsed() < MUST_HAPPEN,
+                "the galaxy never got ready\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.current_dir(repo_root())
+            .args(args)
+            .env("GALAXIA_CONTROL_FILE", self.dir.path().join("control.json"))
+            .env("GALAXIA_LOG_FORMAT", "human")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run galaxia")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            describe(args, &out),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `galaxia exec POD -- curl ARGS` with Debian's curl.
+    fn curl(&self, pod: &str, args: &[&str]) -> Output {
+        let mut v = vec!["exec", pod, "--", "curl"];
+        v.extend(args);
+        self.run(&v)
+    }
+
+    fn pods(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.ok(&["get", "pods", "-o", "json"])).expect("pods json")
+    }
+
+    fn death_stars(&self) -> Vec<(String, String)> {
+        self.pods()
+            .iter()
+            .filter(|p| {
+                p["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("estrela-da-morte-"))
+            })
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap_or_default().to_string(),
+                    p["ip"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    fn pod_ip(&self, name: &str) -> String {
+        self.pods()
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["ip"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("no pod {name}"))
+    }
+
+    /// Ctrl+C's SIGTERM sibling, and wait for the galaxy to finish its teardown.
+    fn stop(mut self) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            assert!(
+                start.elapsed() < MUST_HAPPEN,
+                "galaxia up did not stop on SIGTERM\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `kill -9`.
+    fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Galaxy {
+    fn drop(&mut self) {
+        // A failed test leaves a killed galaxy: the next one's start cleans it up.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < MUST_HAPPEN, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn refuses_without_root_saying_what_to_do() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = if nix::unistd::geteuid().is_root() {
+        if !have("setpriv") {
+            eprintln!("skipped: setpriv (util-linux) is needed to run galaxia as nobody");
+            return;
+        }
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin()]);
+        c
+    } else {
+        Command::new(bin())
+    };
+    // nobody may not write the temp dir: the refusal must come before any file is written.
+    let out = cmd
+        .current_dir(repo_root())
+        .args(["up", "-f", "k8s/starwars.yml", "--datapath", "ebpf"])
+        .args(["--hubble-port", "0", "--ui-port", "0"])
+        .arg("--control-file")
+        .arg(dir.path().join("control.json"))
+        .env_remove("GALAXIA_CONTROL_FILE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run galaxia up");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{}",
+        describe(&["up --datapath ebpf"], &out)
+    );
+    assert!(
+        stderr.contains("--datapath ebpf needs root") && stderr.contains("--datapath userspace"),
+        "{}",
+        describe(&["up --datapath ebpf"], &out)
+    );
+}
+
+#[test]
+fn the_book_on_the_ebpf_datapath() {
+    if !runnable("the_book_on_the_ebpf_datapath") {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let before = host_network();
+    let g = Galaxy::up();
+    let tag = g.tag();
+    assert!(
+        !leftovers(&tag).is_empty(),
+        "the galaxy's namespaces exist while it runs"
+    );
+    let land = format!("{SVC}/v1/request-landing");
+    let exhaust = format!("{SVC}/v1/exhaust-port");
+    let expect = |what: &str, out: &Output, code: i32, body: &[u8]| {
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{what}\n{}\n{}",
+            describe(&[what], out),
+            g.log()
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(body),
+            "{what}\n{}",
+            describe(&[what], out)
+        );
+    };
+
+    // Inside a pod: its eth0 and the pod subnet, Kubernetes' resolv.conf, no default route.
+    let asa_x_ip = g.pod_ip("asa-x");
+    let addr = g.ok(&[
+        "exec", "asa-x", "--", "ip", "-o", "-4", "addr", "show", "dev", "eth0",
+    ]);
+    assert!(addr.contains(&format!("inet {asa_x_ip}/32")), "{addr}");
+    assert_eq!(
+        g.ok(&["exec", "asa-x", "--", "ip", "route", "show", "default"]),
+        ""
+    );
+    assert_eq!(
+        g.ok(&["exec", "asa-x", "--", "cat", "/etc/resolv.conf"]),
+        "search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n"
+    );
+    // No namespace of the galaxy has a default route, in any table.
+    let namespaces: Vec<String> = leftovers(&tag)
+        .iter()
+        .filter_map(|l| l.strip_prefix("netns ").map(str::to_string))
+        .collect();
+    assert!(namespaces.len() >= 4 + 1 + 4, "{namespaces:?}");
+    for ns in &namespaces {
+        let o = Command::new("ip")
+            .args(["-n", ns, "route", "show", "table", "all"])
+            .output()
+            .expect("ip route");
+        let routes = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            !routes.lines().any(|l| l.starts_with("default")),
+            "{ns} has a default route:\n{routes}"
+        );
+    }
+    // Cluster DNS answers cluster names only: nothing is forwarded (curl's 6, no such host).
+    let out = g.curl("caca-tie", &["-s", "-m", "5", "http://example.com/"]);
+    expect("example.com does not resolve", &out, 6, b"");
+
+    // No policy: both ships land, under every name of the Service.
+    for pod in ["caca-tie", "asa-x"] {
+        let out = g.curl(pod, &["-s", "-XPOST", &land]);
+        expect(&format!("{pod} lands"), &out, 0, b"Ship landed\n");
+    }
+    // The ships' own curl front end, run inside the pod the same way.
+    let out = g.run(&[
+        "exec",
+        "--builtin-curl",
+        "asa-x",
+        "--",
+        "curl",
+        "-s",
+        "-XPOST",
+        &land,
+    ]);
+    expect("the built-in curl lands", &out, 0, b"Ship landed\n");
+    for host in [
+        "estrela-da-morte",
+        "estrela-da-morte.default",
+        "estrela-da-morte.default.svc",
+    ] {
+        let url = format!("http://{host}/v1/request-landing");
+        let out = g.curl("caca-tie", &["-s", "-XPOST", &url]);
+        expect(&url, &out, 0, b"Ship landed\n");
+    }
+
+    // An X-wing's keep-alive connection, opened before the policy: its next request stalls.
+    let go = g.dir.path().join("policy-applied");
+    let ready = g.dir.path().join("first-answered");
+    let script = format!(
+        r#"exec 3<>/dev/tcp/{SVC}/80
+req='POST /v1/request-landing HTTP/1.1\r\nHost: {SVC}\r\nContent-Length: 0\r\n\r\n'
+printf "$req" >&3
+while read -t 1 -r l <&3; do echo "first: $l"; done
+: > {ready}
+while [ ! -e {go} ]; do sleep 0.05; done
+printf "$req" >&3
+if read -t 3 -r l <&3; then echo "second: $l"; else echo "second: stalled"; fi"#,
+        go = go.display(),
+        ready = ready.display()
+    );
+    let keepalive = g
+        .command(&["exec", "asa-x", "--", "bash", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the keep-alive client");
+    eventually("the keep-alive client's first answer", || ready.exists());
+
+    // L3/L4.
+    assert_eq!(
+        g.ok(&["create", "-f", "k8s/politica_l4.yml"]),
+        "ciliumnetworkpolicy.cilium.io/regra1 created\n"
+    );
+    // The maps follow within a few milliseconds.
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(&go, b"").expect("signal the keep-alive client");
+    let out = keepalive.wait_with_output().expect("keep-alive client");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("first: HTTP/1.1 200 OK"), "{text}");
+    assert!(text.contains("first: Ship landed"), "{text}");
+    assert!(
+        text.ends_with("second: stalled\n"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = g.curl("caca-tie", &["-s", "-XPOST", &land]);
+    expect("caca-tie lands under L4", &out, 0, b"Ship landed\n");
+
+    // The X-wing's SYNs vanish: curl gives up in the connect phase, and neither Death Star
+    // replica's namespace sees one of them.
+    let tcpdump = optional_tool("tcpdump", "tcpdump");
+    let captures: Vec<Child> = if tcpdump {
+        g.death_stars()
+            .iter()
+            .map(|(name, _)| {
+                let filter = format!("tcp and src host {asa_x_ip}");
+                g.command(&[
+                    "exec", name, "--", "timeout", "5", "tcpdump", "-i", "eth0", "-n", "-l", "-p",
+                    &filter,
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn tcpdump")
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let start = Instant::now();
+    let out = g.curl("asa-x", &["-s", "--connect-timeout", "2", "-XPOST", &land]);
+    let took = start.elapsed();
+    expect("asa-x is dropped under L4", &out, 28, b"");
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(4),
+        "curl --connect-timeout 2 took {took:?}"
+    );
+    for c in captures {
+        let out = c.wait_with_output().expect("tcpdump");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "",
+            "a packet of asa-x reached a Death Star: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("0 packets captured"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The drop counters of the policy map: the denied SYNs, retransmissions included.
+    let mut dropped = 0u64;
+    for (name, _) in g.death_stars() {
+        let table = g.ok(&["bpf", "policy", "get", &name]);
+        assert!(
+            table.starts_with("POLICY   DIRECTION   LABELS (source:key[=value])"),
+            "{table}"
+        );
+        for l in table.lines() {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            if cols.first() == Some(&"Deny")
+                && l.contains("k8s:app.kubernetes.io/name=asa-x")
+                && cols.get(3) == Some(&"80/TCP")
+            {
+                dropped += cols.get(7).and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
+            }
+        }
+    }
+    assert!(
+        dropped >= 2,
+        "the SYN and its retransmission are counted: {dropped}"
+    );
+    let drops = g.ok(&["observe", "--verdict", "DROPPED", "--last", "1000"]);
+    let syn_drops: Vec<&str> = drops
+        .lines()
+        .filter(|l| {
+            l.contains("default/asa-x:") && l.ends_with("Policy denied DROPPED (TCP Flags: SYN)")
+        })
+        .collect();
+    assert!(
+        syn_drops.len() >= 2,
+        "the kernel's retransmissions are flows too:\n{drops}"
+    );
+    // At the kernel's retransmission times: the first retransmission of a SYN comes one initial
+    // RTO (1 s) after it.
+    let mut by_port: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+    for l in &syn_drops {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        let (Some(time), Some(src)) = (words.get(2), words.get(3)) else {
+            continue;
+        };
+        let secs: Vec<f64> = time
+            .trim_end_matches(':')
+            .split(':')
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if let [h, m, s] = secs[..] {
+            by_port
+                .entry(src)
+                .or_default()
+                .push(h * 3600.0 + m * 60.0 + s);
+        }
+    }
+    let gaps: Vec<f64> = by_port
+        .values()
+        .filter(|t| t.len() >= 2)
+        .map(|t| t[1] - t[0])
+        .collect();
+    assert!(
+        gaps.iter().any(|g| (0.9..1.6).contains(g)),
+        "SYN drops 1 s apart: {gaps:?}\n{drops}"
+    );
+
+    // L7 over L4: the Empire may only land; the proxy answers Envoy's 403 body.
+    assert_eq!(
+        g.ok(&["apply", "-f", "k8s/politica_l7.yml"]),
+        "ciliumnetworkpolicy.cilium.io/regra1 configured\n"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let out = g.curl("caca-tie", &["-s", "-XPUT", &exhaust]);
+    expect("PUT under L7", &out, 0, b"Access denied\r\n");
+    let out = g.curl("caca-tie", &["-s", "-XPOST", &land]);
+    expect("POST under L7", &out, 0, b"Ship landed\n");
+    let out = g.curl("asa-x", &["-s", "--connect-timeout", "2", "-XPOST", &land]);
+    expect("asa-x under L7", &out, 28, b"");
+    let out = g.curl("caca-tie", &["-s", "-i", "-XPUT", &exhaust]);
+    let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 403 forbidden\r\n"), "{head}");
+    let drops = g.ok(&["observe", "--verdict", "DROPPED", "--last", "1000"]);
+    assert!(
+        drops.contains(&format!(
+            "http-request DROPPED (HTTP/1.1 PUT http://{exhaust})"
+        )),
+        "{drops}"
+    );
+
+    // The maps, as `cilium bpf` prints them.
+    let ipcache = g.ok(&["bpf", "ipcache", "list"]);
+    assert!(ipcache.starts_with("IP PREFIX/ADDRESS"), "{ipcache}");
+    assert!(ipcache.contains(&format!("{asa_x_ip}/32")), "{ipcache}");
+    let endpoints = g.ok(&["bpf", "endpoint", "list"]);
+    assert_eq!(endpoints.lines().count(), 1 + g.pods().len(), "{endpoints}");
+    let lb = g.ok(&["bpf", "lb", "list"]);
+    for (_, ip) in g.death_stars() {
+        assert!(lb.contains(&format!("{ip}:80 ")), "{lb}");
+    }
+    let ct = g.ok(&["bpf", "ct", "list", "global"]);
+    assert!(ct.contains(":80 "), "{ct}");
+    if have("bpftool") {
+        let progs = galaxia_programs().join("\n");
+        for p in [
+            "galaxia_pod_in",
+            "galaxia_pod_out",
+            "galaxia_node_in",
+            "galaxia_sock_lb",
+        ] {
+            assert!(progs.contains(p), "bpftool prog show: {progs}");
+        }
+    }
+
+    // Back to no policy; the exhaust port explodes a replica, which restarts, and the Service
+    // keeps landing ships on the other one meanwhile.
+    g.ok(&["delete", "cnp", "regra1"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let out = g.curl("caca-tie", &["-s", "-XPUT", &exhaust]);
+    expect("the exhaust port", &out, 0, PANIC.as_bytes());
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        let out = g.curl("caca-tie", &["-s", "-m", "3", "-XPOST", &land]);
+        expect(
+            "landing while a replica explodes",
+            &out,
+            0,
+            b"Ship landed\n",
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eventually("the exploded replica restarts and is ready", || {
+        g.pods().iter().all(|p| p["ready"] == true)
+            && g.pods()
+                .iter()
+                .any(|p| p["restarts"].as_u64().is_some_and(|r| r >= 1))
+    });
+
+    g.stop();
+    assert_eq!(
+        leftovers(&tag),
+        Vec::<String>::new(),
+        "the galaxy left things behind"
+    );
+    assert_eq!(
+        galaxia_programs(),
+        Vec::<String>::new(),
+        "programs outlived the galaxy"
+    );
+    assert_eq!(before, host_network(), "the host's network changed");
+}
+
+#[test]
+fn nothing_survives_kill_9() {
+    if !runnable("nothing_survives_kill_9") {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let before = host_network();
+
+    // Killed; the next galaxy's start removes what it left.
+    let mut first = Galaxy::up();
+    let first_tag = first.tag();
+    first.crash();
+    assert!(
+        !leftovers(&first_tag).is_empty(),
+        "a killed galaxy's namespaces stay"
+    );
+    let mut second = Galaxy::up();
+    assert_eq!(
+        leftovers(&first_tag),
+        Vec::<String>::new(),
+        "the next start cleans up"
+    );
+
+    // Killed; `galaxia cleanup` removes what it left, and its programs died with it.
+    let second_tag = second.tag();
+    second.crash();
+    let out = Command::new(bin())
+        .arg("cleanup")
+        .output()
+        .expect("galaxia cleanup");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", describe(&["cleanup"], &out));
+    assert!(
+        text.contains(&format!("removed netns {second_tag}-fabric")),
+        "{text}"
+    );
+    assert_eq!(leftovers(&second_tag), Vec::<String>::new());
+    assert_eq!(
+        galaxia_programs(),
+        Vec::<String>::new(),
+        "programs outlived the galaxy"
+    );
+    let again = Command::new(bin())
+        .arg("cleanup")
+        .output()
+        .expect("galaxia cleanup");
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "Nothing to clean up: no galaxy left anything behind.\n"
+    );
+    assert_eq!(before, host_network(), "the host's network changed");
+}
