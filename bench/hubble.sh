@@ -68,8 +68,10 @@ bash "$BENCH_HTTP" "$@" \
 echo
 echo "# 2. one follower of the Observer API while wrk loads the Hubble-on galaxy (${FOLLOW_SECONDS} s)"
 control=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["addr"])' "$TMP/hubble-on.json")
+# The control API answers only with the run's token (the discovery file holds it).
+token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$TMP/hubble-on.json")
 produced() {
-  curl -s "http://$control/metrics" | awk '/^hubble_flows_processed_total/ { n += $NF } END { printf "%d\n", n }'
+  curl -s -H "Authorization: Bearer $token" "http://$control/metrics" | awk '/^hubble_flows_processed_total/ { n += $NF } END { printf "%d\n", n }'
 }
 GALAXIA_CONTROL_FILE="$TMP/hubble-on.json" "$GALAXIA" observe --follow -o json >"$TMP/follow.jsonl" 2>"$TMP/follow.err" &
 FOLLOW_PID=$!

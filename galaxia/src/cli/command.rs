@@ -43,9 +43,9 @@ pub enum Command {
     Hubble(hubble::HubbleCommand),
     /// The eBPF datapath's maps, as `cilium bpf` prints them (`galaxia up --datapath ebpf`).
     #[command(subcommand)]
-    Bpf(crate::ebpf::cli::BpfCommand),
+    Bpf(super::bpf::BpfCommand),
     /// Remove what eBPF galaxies killed with `kill -9` left behind (root).
-    Cleanup(crate::ebpf::cli::CleanupArgs),
+    Cleanup(super::bpf::CleanupArgs),
 }
 
 impl Command {
@@ -61,8 +61,8 @@ impl Command {
             Command::Exec(args) => exec::run(args, io),
             Command::Observe(args) => observe::run(args, io),
             Command::Hubble(cmd) => hubble::run(cmd, io),
-            Command::Bpf(cmd) => crate::ebpf::cli::run_bpf(cmd, io),
-            Command::Cleanup(args) => crate::ebpf::cli::run_cleanup(args, io),
+            Command::Bpf(cmd) => super::bpf::run_bpf(cmd, io),
+            Command::Cleanup(args) => super::bpf::run_cleanup(args, io),
         }
     }
 }

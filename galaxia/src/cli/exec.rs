@@ -4,7 +4,6 @@
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use super::error::Error;
@@ -50,7 +49,7 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
     };
     // On the eBPF datapath the pod is a set of namespaces: run the command inside them.
     if let Some(sandbox) = &pod.sandbox {
-        let code = crate::ebpf::exec::run(pod, sandbox, &args.command, args.builtin_curl, io)?;
+        let code = super::exec_pod::run(pod, sandbox, &args.command, args.builtin_curl, io)?;
         io.out.flush()?;
         return match code {
             0 => Ok(()),
@@ -62,30 +61,31 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
         .command
         .split_first()
         .ok_or_else(|| Error::Usage("no command given after --".into()))?;
-    let code = if program == "curl" && (args.builtin_curl || system_curl().is_none()) {
-        let lookup = |k: &str| {
-            env.iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .or_else(|| match k {
-                    "no_proxy" | "NO_PROXY" => None,
-                    other => std::env::var(other).ok(),
-                })
+    let code =
+        if program == "curl" && (args.builtin_curl || super::exec_pod::system_curl().is_none()) {
+            let lookup = |k: &str| {
+                env.iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| match k {
+                        "no_proxy" | "NO_PROXY" => None,
+                        other => std::env::var(other).ok(),
+                    })
+            };
+            let mut stdout = Vec::new();
+            let mut stderr = Vec::new();
+            let code = rt.block_on(frota::curl::run(
+                rest.to_vec(),
+                &lookup,
+                &mut stdout,
+                &mut stderr,
+            ));
+            io.out.write_all(&stdout)?;
+            io.err.write_all(&stderr)?;
+            code
+        } else {
+            spawn(program, rest, &env, io)?
         };
-        let mut stdout = Vec::new();
-        let mut stderr = Vec::new();
-        let code = rt.block_on(frota::curl::run(
-            rest.to_vec(),
-            &lookup,
-            &mut stdout,
-            &mut stderr,
-        ));
-        io.out.write_all(&stdout)?;
-        io.err.write_all(&stderr)?;
-        code
-    } else {
-        spawn(program, rest, &env, io)?
-    };
     io.out.flush()?;
     match code {
         0 => Ok(()),
@@ -100,15 +100,6 @@ pub fn pod_env(pod: &PodView) -> Vec<(String, String)> {
         ("HTTP_PROXY".into(), pod.egress.clone()),
         ("HOSTNAME".into(), pod.name.clone()),
     ]
-}
-
-/// The system's curl, if it is on the PATH.
-pub fn system_curl() -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("curl"))
-            .find(|p| p.is_file())
-    })
 }
 
 fn spawn(

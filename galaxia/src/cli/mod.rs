@@ -1,19 +1,21 @@
 //! The command line's verbs ([`command`]), on one printing layer ([`print`], [`kubectl`]).
 
 pub mod apply;
+pub mod bpf;
 pub mod command;
 pub mod create;
 pub mod delete;
 pub mod describe;
 pub mod error;
 pub mod exec;
+pub mod exec_pod;
 pub mod get;
 pub mod hubble;
 pub mod kubectl;
 pub mod observe;
 pub mod policy;
-pub mod selector;
 pub mod print;
+pub mod selector;
 pub mod session;
 pub mod up;
 

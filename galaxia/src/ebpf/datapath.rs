@@ -247,7 +247,7 @@ impl Datapath {
             .iter()
             .map(|(n, id)| format!("{n} {id}\n"))
             .collect();
-        let maps_file = state.join(super::cli::MAPS_FILE);
+        let maps_file = state.join(super::names::MAPS_FILE);
         std::fs::write(&maps_file, ids).map_err(io(format!("writing {}", maps_file.display())))?;
         registry::register(
             &cluster,

@@ -13,12 +13,10 @@
 
 pub mod cgroup;
 pub mod cleanup;
-pub mod cli;
 pub mod datapath;
 pub mod dns;
 pub mod enter;
 pub mod events;
-pub mod exec;
 pub mod fabric;
 pub mod l7;
 pub mod loader;

@@ -185,3 +185,7 @@ mod tests {
         );
     }
 }
+
+/// The file in a galaxy's state directory that lists its maps: `name id` per line (what
+/// `galaxia bpf` opens them by).
+pub const MAPS_FILE: &str = "maps";

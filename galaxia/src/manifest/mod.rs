@@ -15,8 +15,8 @@ pub mod error;
 pub mod image;
 pub mod kinds;
 pub mod limits;
-pub mod reach;
 pub mod object;
+pub mod reach;
 pub mod service;
 pub mod workload;
 

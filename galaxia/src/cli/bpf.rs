@@ -8,19 +8,16 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
-use super::cleanup;
-use super::maps::{
+use super::session::connect;
+use super::{Error, Io};
+use crate::control::discovery::ControlArgs;
+use crate::control::views::PodView;
+use crate::ebpf::cleanup;
+use crate::ebpf::maps::{
     self, CtKey, CtVal, EndpointVal, IpcacheVal, PolicyKey, PolicyVal, SvcKey, SvcVal,
     VERDICT_DENY, VERDICT_REDIRECT,
 };
-use super::names::Tag;
-use crate::cli::session::connect;
-use crate::cli::{Error, Io};
-use crate::control::discovery::ControlArgs;
-use crate::control::views::PodView;
-
-/// The file in a galaxy's state directory that lists its maps: `name id` per line.
-pub const MAPS_FILE: &str = "maps";
+use crate::ebpf::names::{MAPS_FILE, Tag};
 
 /// Print the eBPF datapath's maps, as `cilium bpf ...` does (root, `--datapath ebpf`).
 #[derive(Debug, clap::Subcommand)]
@@ -400,7 +397,7 @@ fn policy(g: &Galaxy, pod: &str, io: &mut Io<'_>) -> Result<String, Error> {
                 writeln!(
                     io.err,
                     "{}",
-                    crate::cli::kubectl::not_found(crate::manifest::ObjectKind::Pod, name)
+                    super::kubectl::not_found(crate::manifest::ObjectKind::Pod, name)
                 )?;
                 return Err(Error::Reported(1));
             };

@@ -8,10 +8,10 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use super::enter::{self, Sandbox, Tie};
-use super::pods::Binaries;
-use crate::cli::{Error, Io};
+use super::{Error, Io};
 use crate::control::views::PodView;
+use crate::ebpf::enter::{self, Sandbox, Tie};
+use crate::ebpf::pods::Binaries;
 
 /// Run `command` inside the pod of `sandbox`; its exit code.
 pub fn run(
@@ -25,7 +25,7 @@ pub fn run(
         .split_first()
         .ok_or_else(|| Error::Usage("no command given after --".into()))?;
     let (program, args): (PathBuf, Vec<OsString>) =
-        if program == "curl" && (builtin_curl || crate::cli::exec::system_curl().is_none()) {
+        if program == "curl" && (builtin_curl || system_curl().is_none()) {
             let bins = Binaries::locate().map_err(Error::Usage)?;
             let ship = if pod.labels.get("org").is_some_and(|o| o == "alianca") {
                 bins.asa_x
@@ -84,4 +84,13 @@ pub fn run(
     }
     let status = child.wait()?;
     Ok(status.code().unwrap_or(128))
+}
+
+/// The system's curl, if it is on the PATH.
+pub fn system_curl() -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("curl"))
+            .find(|p| p.is_file())
+    })
 }
