@@ -253,3 +253,86 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
+
+/// A request on a connection kept alive from before the policy: Cilium checks every packet, so the
+/// next request is dropped, `Policy denied DROPPED (TCP Flags: ACK, PSH)`; and Hubble's metrics on
+/// the control API's `/metrics` count the drops, the flows and the HTTP requests by Cilium's names.
+#[test]
+fn a_kept_alive_connection_is_dropped_mid_stream_and_hubbles_metrics_count() {
+    use std::io::{Read, Write};
+    let g = Galaxy::up(&["k8s/starwars.yml"], &["--no-patrol"]);
+    let asa_x = g.pods().into_iter().find(|p| p["name"] == "asa-x").unwrap();
+    let egress: std::net::SocketAddr = asa_x["egress"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let mut s = std::net::TcpStream::connect(egress).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(1500)))
+        .unwrap();
+    let req = format!(
+        "POST http://{SVC}/v1/request-landing HTTP/1.1\r\nHost: {SVC}\r\nContent-Length: 0\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf).unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.ends_with("Ship landed\n"), "{head}");
+
+    g.ok(&["create", "-f", "k8s/politica_l4.yml"]);
+    s.write_all(req.as_bytes()).unwrap();
+    let stalled = s.read(&mut buf);
+    assert!(
+        matches!(&stalled, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut),
+        "the kept-alive request was answered: {stalled:?}"
+    );
+    let drops = g.ok(&["observe", "--pod", "asa-x", "--verdict", "DROPPED"]);
+    assert!(
+        drops.contains("Policy denied DROPPED (TCP Flags: ACK, PSH)"),
+        "{drops}"
+    );
+    drop(s);
+
+    // Hubble's metrics, as Cilium's hubble-metrics names them.
+    g.ok(&["apply", "-f", "k8s/politica_l7.yml"]);
+    let out = g.curl(
+        true,
+        "caca-tie",
+        &["-s", "-XPUT", &format!("{SVC}/v1/exhaust-port")],
+    );
+    assert_eq!(out.stdout, b"Access denied\r\n");
+    let text = std::fs::read_to_string(g.control_file()).unwrap();
+    let d: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let metrics = http_get(
+        d["addr"].as_str().unwrap(),
+        "/metrics",
+        d["token"].as_str().unwrap(),
+    );
+    for want in [
+        "hubble_drop_total{protocol=\"TCP\",reason=\"POLICY_DENIED\"}",
+        "hubble_flows_processed_total{protocol=\"TCP\",subtype=\"to-endpoint\",type=\"Trace\",verdict=\"FORWARDED\"}",
+        "hubble_flows_processed_total{protocol=\"TCP\",subtype=\"\",type=\"Drop\",verdict=\"DROPPED\"}",
+        "hubble_flows_processed_total{protocol=\"TCP\",subtype=\"\",type=\"PolicyVerdict\",verdict=\"DROPPED\"}",
+        "hubble_flows_processed_total{protocol=\"HTTP\",subtype=\"HTTP\",type=\"L7\",verdict=\"DROPPED\"} 1",
+        "hubble_http_requests_total{method=\"PUT\",protocol=\"HTTP/1.1\",reporter=\"server\"} 1",
+    ] {
+        assert!(metrics.contains(want), "no {want} in\n{metrics}");
+    }
+}
+
+/// A GET to the control API with its token, over plain TCP (the address is never resolved).
+fn http_get(addr: &str, path: &str, token: &str) -> String {
+    use std::io::{Read, Write};
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}

@@ -113,6 +113,16 @@ impl ClientConn {
         f(&mut legs[i])
     }
 
+    /// The pod and container port this connection's requests through `service` went to, while
+    /// that connection is open: a kept-alive connection to a Service stays on its backend, as on
+    /// Cilium, whose load balancer translates the Service's address once, when the client connects.
+    pub fn bound_to(&self, service: &Arc<ServiceRef>) -> Option<(PodId, u16)> {
+        let legs = self.legs.lock().unwrap_or_else(|p| p.into_inner());
+        legs.iter()
+            .find(|l| l.open && l.service.as_ref().is_some_and(|s| Arc::ptr_eq(s, service)))
+            .map(|l| (l.dst, l.port))
+    }
+
     /// Whether the connection to `dst:port` is new or established.
     pub fn phase(&self, dst: PodId, port: u16) -> LegPhase {
         self.with_leg(dst, port, |l| {

@@ -17,6 +17,7 @@ use super::forward::Upstream;
 use super::identify;
 use super::policy::{self, Decision, Hold};
 use crate::flows::flow::{Http, PolicyRef, TcpFlags};
+use crate::state::dns::Destination;
 use crate::state::{Cluster, PodId};
 
 /// The proxies of one galaxy (cheap to clone: one per pod listener and connection).
@@ -108,6 +109,14 @@ impl Proxy {
         let (backend, service) = match identify::backend(cluster, &target, src.namespace()) {
             Ok(b) => b,
             Err(answer) => return Ok(*answer),
+        };
+        // The next request of a kept-alive connection goes where its first one went (while that
+        // pod serves); only a new connection is balanced.
+        let backend = match service.as_ref().and_then(|s| conn.bound_to(s)) {
+            Some((pod, port)) if pod != backend.pod => cluster
+                .pick(Destination::Pod { pod, port })
+                .unwrap_or(backend),
+            _ => backend,
         };
         let dst = cluster.pod(backend.pod);
         let port = backend.port;
