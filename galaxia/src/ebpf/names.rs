@@ -133,6 +133,10 @@ pub fn start_time(pid: u32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// The file in a galaxy's state directory that lists its maps: `name id` per line (what
+/// `galaxia bpf` opens them by).
+pub const MAPS_FILE: &str = "maps";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,7 +189,3 @@ mod tests {
         );
     }
 }
-
-/// The file in a galaxy's state directory that lists its maps: `name id` per line (what
-/// `galaxia bpf` opens them by).
-pub const MAPS_FILE: &str = "maps";
