@@ -78,6 +78,9 @@ while [ $((SECONDS - start)) -lt "$SOAK_SECONDS" ]; do
     "$GALAXIA" exec caca-tie -- curl -s -m 2 -XPUT "$SVC/v1/exhaust-port" >/dev/null 2>&1 || true
     explosions=$((explosions + 1))
   fi
+  if [ $(( (SECONDS - start) % 60 )) -lt 5 ]; then
+    echo "$((SECONDS - start)) $(rss)" >>"$TMP/rss.txt"
+  fi
   sleep 5
 done
 wait "$LT_PID" || true
@@ -108,11 +111,13 @@ if int(failed) > 0:
     print("  FAIL: a policy change did not go through"); ok = False
 print(f"galaxia RSS: {rss0} kB after warm-up, {rss1} kB at the end ({rss1 / rss0:.2f}x)")
 try:
-    pods = json.load(open(f"{tmp}/pods.json"))
-    for item in pods.get("items", []):
-        name = item["metadata"]["name"]
-        restarts = sum(c.get("restartCount", 0) for c in item.get("status", {}).get("containerStatuses", []))
-        print(f"  pod {name}: restarts {restarts}")
+    series = [l.split() for l in open(f"{tmp}/rss.txt")]
+    print("  RSS every minute (s kB): " + ", ".join(f"{t} {kb}" for t, kb in series))
+except OSError:
+    pass
+try:
+    for p in json.load(open(f"{tmp}/pods.json")):
+        print(f"  pod {p['name']}: restarts {p['restarts']}")
 except Exception as e:  # the listing is a report, not a check
     print(f"  (pods: {e})")
 panics = [l for l in open(f"{tmp}/up.log") if "panicked" in l]
