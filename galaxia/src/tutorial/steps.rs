@@ -140,11 +140,15 @@ pub const STEPS: &[Step] = &[
         intro: Some(Say::DeployIntro),
         actions: &[
             run(
-                "kubectl create -f starwars.yml",
+                "kubectl create -f source/starwars.yml",
                 "galaxia up -f k8s/starwars.yml",
                 Expect::StartsGalaxy,
             ),
-            run("kubectl get pods", "galaxia get pods", Expect::Succeeds),
+            run(
+                "kubectl get pod,svc",
+                "galaxia get pod,svc",
+                Expect::Succeeds,
+            ),
             Action::Check(Check::AllReady, Say::AllReady),
             Action::Ui(Say::UiDeploy),
         ],
@@ -176,7 +180,7 @@ pub const STEPS: &[Step] = &[
         actions: &[
             Action::Mark,
             run(
-                "kubectl create -f politica_l4.yml",
+                "kubectl create -f source/politica_l4.yml",
                 "galaxia create -f k8s/politica_l4.yml",
                 Expect::Prints("ciliumnetworkpolicy.cilium.io/regra1 created\n"),
             ),
@@ -223,7 +227,7 @@ pub const STEPS: &[Step] = &[
         intro: Some(Say::L7Intro),
         actions: &[
             run(
-                "kubectl apply -f politica_l7.yml",
+                "kubectl apply -f source/politica_l7.yml",
                 "galaxia apply -f k8s/politica_l7.yml",
                 Expect::Prints("ciliumnetworkpolicy.cilium.io/regra1 configured\n"),
             ),
