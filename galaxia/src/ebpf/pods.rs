@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use frota::Outcome;
 use frota::client::Reply;
@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use super::enter::{self, Sandbox, Tie};
 use crate::config::{READINESS_FAILURES, READINESS_PERIOD, READINESS_TIMEOUT};
-use crate::galaxy::deathstar::Backoff;
+use crate::galaxy::deathstar::{ContainerExit, restart_loop};
 use crate::galaxy::options::Options;
 use crate::manifest::ImageKind;
 use crate::state::{Cluster, Phase, Pod, PodId, Role};
@@ -179,12 +179,6 @@ pub struct PodRun {
     pub log: PathBuf,
 }
 
-/// How one run of the container ended.
-enum Ended {
-    Shutdown,
-    Crashed(String),
-}
-
 /// Keep the pod's container running until `shutdown` flips.
 pub async fn supervise(run: PodRun, mut shutdown: watch::Receiver<bool>) {
     let p = run.cluster.pod(run.pod);
@@ -200,53 +194,23 @@ pub async fn supervise(run: PodRun, mut shutdown: watch::Receiver<bool>) {
         });
         return;
     };
-    let mut backoff = Backoff::new(run.restart_backoff);
-    loop {
-        let started = tokio::time::Instant::now();
-        match run_once(&run, &container, shutdown.clone()).await {
-            Ended::Shutdown => {
-                p.update(|s| {
-                    s.ready = false;
-                    s.phase = Phase::Terminating;
-                });
-                return;
-            }
-            Ended::Crashed(why) => {
-                let wait = backoff.after(started.elapsed());
-                tracing::warn!(pod = %p.name(), reason = %why, restart_in_ms = wait.as_millis() as u64, "container exited");
-                p.update(|s| {
-                    s.ready = false;
-                    s.phase = if s.restarts == 0 {
-                        Phase::Error
-                    } else {
-                        Phase::CrashLoopBackOff
-                    };
-                });
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = stopped(&mut shutdown) => {
-                        p.update(|s| s.phase = Phase::Terminating);
-                        return;
-                    }
-                }
-                p.update(|s| {
-                    s.restarts += 1;
-                    s.last_restart = Some(SystemTime::now());
-                });
-            }
-        }
-    }
+    restart_loop(p, run.restart_backoff, shutdown, |stop| {
+        run_once(&run, &container, stop)
+    })
+    .await;
 }
 
 async fn run_once(
     run: &PodRun,
     container: &Container,
     mut shutdown: watch::Receiver<bool>,
-) -> Ended {
+) -> ContainerExit {
     let p = run.cluster.pod(run.pod);
     let mut child = match spawn(run, container) {
         Ok(c) => c,
-        Err(e) => return Ended::Crashed(format!("starting {}: {e}", container.program.display())),
+        Err(e) => {
+            return ContainerExit::Crashed(format!("starting {}: {e}", container.program.display()));
+        }
     };
     p.update(|s| {
         s.listen = container.ports.clone();
@@ -264,13 +228,13 @@ async fn run_once(
     });
     let ended = tokio::select! {
         status = child.wait() => match status {
-            Ok(s) if s.code() == Some(2) => Ended::Crashed("exploded (exit status 2)".into()),
-            Ok(s) => Ended::Crashed(format!("exited ({s})")),
-            Err(e) => Ended::Crashed(format!("waiting for it: {e}")),
+            Ok(s) if s.code() == Some(2) => ContainerExit::Crashed("exploded (exit status 2)".into()),
+            Ok(s) => ContainerExit::Crashed(format!("exited ({s})")),
+            Err(e) => ContainerExit::Crashed(format!("waiting for it: {e}")),
         },
         _ = stopped(&mut shutdown) => {
             terminate(&mut child).await;
-            Ended::Shutdown
+            ContainerExit::Shutdown
         }
     };
     for task in [probe, scrape].into_iter().flatten() {

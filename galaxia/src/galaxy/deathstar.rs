@@ -55,14 +55,31 @@ pub async fn supervise(
     cluster: Arc<Cluster>,
     pod: PodId,
     options: Options,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut backoff = Backoff::new(options.restart_backoff);
     let p = cluster.pod(pod);
+    restart_loop(p, options.restart_backoff, shutdown, |stop| {
+        run_once(p, &options, stop)
+    })
+    .await;
+}
+
+/// What the kubelet does with a container: run it, and when it exits, mark the pod down
+/// (`Error`, then `CrashLoopBackOff`), wait the back-off and run it again, until `shutdown` flips.
+/// Both datapaths' pods live by it: in-process replicas here, processes in namespaces in `ebpf`.
+pub async fn restart_loop<F, Fut>(
+    p: &Pod,
+    base: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    mut run_once: F,
+) where
+    F: FnMut(watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = ContainerExit>,
+{
+    let mut backoff = Backoff::new(base);
     loop {
         let started = tokio::time::Instant::now();
-        let exit = run_once(p, &options, shutdown.clone()).await;
-        match exit {
+        match run_once(shutdown.clone()).await {
             ContainerExit::Shutdown => {
                 p.update(|s| {
                     s.ready = false;
