@@ -10,36 +10,17 @@
 //! Where not root, or where the kernel refuses the programs, the tests say so and pass; with
 //! `REQUIRE_ALL=1` (CI) they fail instead.
 
-use std::path::{Path, PathBuf};
+mod galaxy_util;
+
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-const SVC: &str = "estrela-da-morte.default.svc.cluster.local";
-const PANIC: &str = "Panic: deathstar exploded\n\ngoroutine 1 [running]:\nmain.HandleGarbage(0x2080c3f50, 0x2, 0x4, 0x425c0, 0x5, 0xa)\n        /code/src/github.com/empire/deathstar/\n        temp/main.go:9 +0x64\nmain.main()\n        /code/src/github.com/empire/deathstar/\n        temp/main.go:5 +0x85\n";
-/// Long enough for a loaded 2-core CI machine; only reached when something is broken.
-const MUST_HAPPEN: Duration = Duration::from_secs(90);
+use galaxy_util::{Galaxy, PANIC, SVC, bin, describe, eventually, repo_root};
 
 /// One eBPF galaxy at a time: the safety checks compare the whole machine before and after.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_galaxia")
-}
-
-fn describe(args: &[&str], out: &Output) -> String {
-    format!(
-        "galaxia {}\nstatus: {}\nstdout: {:?}\nstderr: {:?}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn have(program: &str) -> bool {
     Command::new("sh")
@@ -164,180 +145,47 @@ fn galaxia_programs() -> Vec<String> {
         .collect()
 }
 
-/// A `galaxia up --datapath ebpf` child with a private discovery file.
-struct Galaxy {
-    child: Child,
-    dir: tempfile::TempDir,
+/// `galaxia up --datapath ebpf` with the book's manifests and no patrol.
+fn up() -> Galaxy {
+    Galaxy::up(
+        &["k8s/starwars.yml"],
+        &["--no-patrol", "--datapath", "ebpf"],
+    )
 }
 
-impl Galaxy {
-    fn up() -> Galaxy {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let child = Command::new(bin())
-            .current_dir(repo_root())
-            .args([
-                "up",
-                "-f",
-                "k8s/starwars.yml",
-                "--no-patrol",
-                "--datapath",
-                "ebpf",
-            ])
-            .args(["--hubble-port", "0", "--ui-port", "0"])
-            .arg("--control-file")
-            .arg(dir.path().join("control.json"))
-            .env("GALAXIA_LOG_FORMAT", "human")
-            .env_remove("GALAXIA_CONTROL_FILE")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.path().join("up.out")).expect("up.out"))
-            .stderr(std::fs::File::create(dir.path().join("up.err")).expect("up.err"))
-            .spawn()
-            .expect("spawn galaxia up");
-        let mut g = Galaxy { child, dir };
-        g.wait_ready();
-        g
-    }
-
-    /// `galaxia-<pid>-0`: the tag of this process's (first) galaxy.
-    fn tag(&self) -> String {
-        format!("galaxia-{}-0", self.child.id())
-    }
-
-    fn log(&self) -> String {
-        let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
-        format!(
-            "--- galaxia up stdout ---\n{}\n--- galaxia up stderr ---\n{}",
-            read("up.out"),
-            read("up.err")
-        )
-    }
-
-    fn wait_ready(&mut self) {
-        let start = Instant::now();
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("galaxia up exited early with {status}\n{}", self.log());
-            }
-            if self.dir.path().join("control.json").exists() {
-                let out = self.run(&["get", "pods", "-o", "json"]);
-                if out.status.success() {
-                    let pods: Vec<serde_json::Value> =
-                        serde_json::from_slice(&out.stdout).expect("pods json");
-                    if !pods.is_empty() && pods.iter().all(|p| p["ready"] == true) {
-                        return;
-                    }
-                }
-            }
-            assert!(
-                start.elapsed() < MUST_HAPPEN,
-                "the galaxy never got ready\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
-        c.current_dir(repo_root())
-            .args(args)
-            .env("GALAXIA_CONTROL_FILE", self.dir.path().join("control.json"))
-            .env("GALAXIA_LOG_FORMAT", "human")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run galaxia")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{}\n{}",
-            describe(args, &out),
-            self.log()
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// `galaxia exec POD -- curl ARGS` with Debian's curl.
-    fn curl(&self, pod: &str, args: &[&str]) -> Output {
-        let mut v = vec!["exec", pod, "--", "curl"];
-        v.extend(args);
-        self.run(&v)
-    }
-
-    fn pods(&self) -> Vec<serde_json::Value> {
-        serde_json::from_str(&self.ok(&["get", "pods", "-o", "json"])).expect("pods json")
-    }
-
-    fn death_stars(&self) -> Vec<(String, String)> {
-        self.pods()
-            .iter()
-            .filter(|p| {
-                p["name"]
-                    .as_str()
-                    .is_some_and(|n| n.starts_with("estrela-da-morte-"))
-            })
-            .map(|p| {
-                (
-                    p["name"].as_str().unwrap_or_default().to_string(),
-                    p["ip"].as_str().unwrap_or_default().to_string(),
-                )
-            })
-            .collect()
-    }
-
-    fn pod_ip(&self, name: &str) -> String {
-        self.pods()
-            .iter()
-            .find(|p| p["name"] == name)
-            .and_then(|p| p["ip"].as_str().map(str::to_string))
-            .unwrap_or_else(|| panic!("no pod {name}"))
-    }
-
-    /// Ctrl+C's SIGTERM sibling, and wait for the galaxy to finish its teardown.
-    fn stop(mut self) {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
-        let start = Instant::now();
-        loop {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            assert!(
-                start.elapsed() < MUST_HAPPEN,
-                "galaxia up did not stop on SIGTERM\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// `kill -9`.
-    fn crash(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `galaxia-<pid>-0`: the tag of that process's (first) galaxy.
+fn tag(g: &Galaxy) -> String {
+    format!("galaxia-{}-0", g.pid())
 }
 
-impl Drop for Galaxy {
-    fn drop(&mut self) {
-        // A failed test leaves a killed galaxy: the next one's start cleans it up.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `galaxia exec POD -- curl ARGS` with Debian's curl.
+fn curl(g: &Galaxy, pod: &str, args: &[&str]) -> Output {
+    g.curl(false, pod, args)
 }
 
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < MUST_HAPPEN, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn death_stars(g: &Galaxy) -> Vec<(String, String)> {
+    g.pods()
+        .iter()
+        .filter(|p| {
+            p["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("estrela-da-morte-"))
+        })
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or_default().to_string(),
+                p["ip"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pod_ip(g: &Galaxy, name: &str) -> String {
+    g.pods()
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["ip"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no pod {name}"))
 }
 
 #[test]
@@ -385,8 +233,8 @@ fn the_book_on_the_ebpf_datapath() {
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let before = host_network();
-    let g = Galaxy::up();
-    let tag = g.tag();
+    let g = up();
+    let tag = tag(&g);
     assert!(
         !leftovers(&tag).is_empty(),
         "the galaxy's namespaces exist while it runs"
@@ -410,7 +258,7 @@ fn the_book_on_the_ebpf_datapath() {
     };
 
     // Inside a pod: its eth0 and the pod subnet, Kubernetes' resolv.conf, no default route.
-    let asa_x_ip = g.pod_ip("asa-x");
+    let asa_x_ip = pod_ip(&g, "asa-x");
     let addr = g.ok(&[
         "exec", "asa-x", "--", "ip", "-o", "-4", "addr", "show", "dev", "eth0",
     ]);
@@ -441,12 +289,12 @@ fn the_book_on_the_ebpf_datapath() {
         );
     }
     // Cluster DNS answers cluster names only: nothing is forwarded (curl's 6, no such host).
-    let out = g.curl("caca-tie", &["-s", "-m", "5", "http://example.com/"]);
+    let out = curl(&g, "caca-tie", &["-s", "-m", "5", "http://example.com/"]);
     expect("example.com does not resolve", &out, 6, b"");
 
     // No policy: both ships land, under every name of the Service.
     for pod in ["caca-tie", "asa-x"] {
-        let out = g.curl(pod, &["-s", "-XPOST", &land]);
+        let out = curl(&g, pod, &["-s", "-XPOST", &land]);
         expect(&format!("{pod} lands"), &out, 0, b"Ship landed\n");
     }
     // The ships' own curl front end, run inside the pod the same way.
@@ -467,7 +315,7 @@ fn the_book_on_the_ebpf_datapath() {
         "estrela-da-morte.default.svc",
     ] {
         let url = format!("http://{host}/v1/request-landing");
-        let out = g.curl("caca-tie", &["-s", "-XPOST", &url]);
+        let out = curl(&g, "caca-tie", &["-s", "-XPOST", &url]);
         expect(&url, &out, 0, b"Ship landed\n");
     }
 
@@ -512,14 +360,14 @@ if read -t 3 -r l <&3; then echo "second: $l"; else echo "second: stalled"; fi"#
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let out = g.curl("caca-tie", &["-s", "-XPOST", &land]);
+    let out = curl(&g, "caca-tie", &["-s", "-XPOST", &land]);
     expect("caca-tie lands under L4", &out, 0, b"Ship landed\n");
 
     // The X-wing's SYNs vanish: curl gives up in the connect phase, and neither Death Star
     // replica's namespace sees one of them.
     let tcpdump = optional_tool("tcpdump", "tcpdump");
     let captures: Vec<Child> = if tcpdump {
-        g.death_stars()
+        death_stars(&g)
             .iter()
             .map(|(name, _)| {
                 let filter = format!("tcp and src host {asa_x_ip}");
@@ -538,7 +386,11 @@ if read -t 3 -r l <&3; then echo "second: $l"; else echo "second: stalled"; fi"#
     };
     std::thread::sleep(Duration::from_millis(1500));
     let start = Instant::now();
-    let out = g.curl("asa-x", &["-s", "--connect-timeout", "2", "-XPOST", &land]);
+    let out = curl(
+        &g,
+        "asa-x",
+        &["-s", "--connect-timeout", "2", "-XPOST", &land],
+    );
     let took = start.elapsed();
     expect("asa-x is dropped under L4", &out, 28, b"");
     assert!(
@@ -561,7 +413,7 @@ if read -t 3 -r l <&3; then echo "second: $l"; else echo "second: stalled"; fi"#
     }
     // The drop counters of the policy map: the denied SYNs, retransmissions included.
     let mut dropped = 0u64;
-    for (name, _) in g.death_stars() {
+    for (name, _) in death_stars(&g) {
         let table = g.ok(&["bpf", "policy", "get", &name]);
         assert!(
             table.starts_with("POLICY   DIRECTION   LABELS (source:key[=value])"),
@@ -628,13 +480,17 @@ if read -t 3 -r l <&3; then echo "second: $l"; else echo "second: stalled"; fi"#
         "ciliumnetworkpolicy.cilium.io/regra1 configured\n"
     );
     std::thread::sleep(Duration::from_millis(200));
-    let out = g.curl("caca-tie", &["-s", "-XPUT", &exhaust]);
+    let out = curl(&g, "caca-tie", &["-s", "-XPUT", &exhaust]);
     expect("PUT under L7", &out, 0, b"Access denied\r\n");
-    let out = g.curl("caca-tie", &["-s", "-XPOST", &land]);
+    let out = curl(&g, "caca-tie", &["-s", "-XPOST", &land]);
     expect("POST under L7", &out, 0, b"Ship landed\n");
-    let out = g.curl("asa-x", &["-s", "--connect-timeout", "2", "-XPOST", &land]);
+    let out = curl(
+        &g,
+        "asa-x",
+        &["-s", "--connect-timeout", "2", "-XPOST", &land],
+    );
     expect("asa-x under L7", &out, 28, b"");
-    let out = g.curl("caca-tie", &["-s", "-i", "-XPUT", &exhaust]);
+    let out = curl(&g, "caca-tie", &["-s", "-i", "-XPUT", &exhaust]);
     let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 403 forbidden\r\n"), "{head}");
     let drops = g.ok(&["observe", "--verdict", "DROPPED", "--last", "1000"]);
@@ -652,7 +508,7 @@ if read -t 3 -r l <&3; then echo "second: $l"; else echo "second: stalled"; fi"#
     let endpoints = g.ok(&["bpf", "endpoint", "list"]);
     assert_eq!(endpoints.lines().count(), 1 + g.pods().len(), "{endpoints}");
     let lb = g.ok(&["bpf", "lb", "list"]);
-    for (_, ip) in g.death_stars() {
+    for (_, ip) in death_stars(&g) {
         assert!(lb.contains(&format!("{ip}:80 ")), "{lb}");
     }
     let ct = g.ok(&["bpf", "ct", "list", "global"]);
@@ -673,11 +529,11 @@ if read -t 3 -r l <&3; then echo "second: $l"; else echo "second: stalled"; fi"#
     // keeps landing ships on the other one meanwhile.
     g.ok(&["delete", "cnp", "regra1"]);
     std::thread::sleep(Duration::from_millis(200));
-    let out = g.curl("caca-tie", &["-s", "-XPUT", &exhaust]);
+    let out = curl(&g, "caca-tie", &["-s", "-XPUT", &exhaust]);
     expect("the exhaust port", &out, 0, PANIC.as_bytes());
     let until = Instant::now() + Duration::from_secs(4);
     while Instant::now() < until {
-        let out = g.curl("caca-tie", &["-s", "-m", "3", "-XPOST", &land]);
+        let out = curl(&g, "caca-tie", &["-s", "-m", "3", "-XPOST", &land]);
         expect(
             "landing while a replica explodes",
             &out,
@@ -716,14 +572,14 @@ fn nothing_survives_kill_9() {
     let before = host_network();
 
     // Killed; the next galaxy's start removes what it left.
-    let mut first = Galaxy::up();
-    let first_tag = first.tag();
+    let mut first = up();
+    let first_tag = tag(&first);
     first.crash();
     assert!(
         !leftovers(&first_tag).is_empty(),
         "a killed galaxy's namespaces stay"
     );
-    let mut second = Galaxy::up();
+    let mut second = up();
     assert_eq!(
         leftovers(&first_tag),
         Vec::<String>::new(),
@@ -731,7 +587,7 @@ fn nothing_survives_kill_9() {
     );
 
     // Killed; `galaxia cleanup` removes what it left, and its programs died with it.
-    let second_tag = second.tag();
+    let second_tag = tag(&second);
     second.crash();
     let out = Command::new(bin())
         .arg("cleanup")

@@ -69,7 +69,7 @@ impl Galaxy {
         self.dir.path().join("control.json")
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
         format!(
             "--- galaxia up stdout ---\n{}\n--- galaxia up stderr ---\n{}",
@@ -103,16 +103,43 @@ impl Galaxy {
         }
     }
 
-    /// Run `galaxia ARGS` against this galaxy.
-    pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(bin())
-            .current_dir(repo_root())
+    /// `galaxia ARGS` against this galaxy, to be run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.current_dir(repo_root())
             .args(args)
             .env("GALAXIA_CONTROL_FILE", self.control_file())
             .env("GALAXIA_LOG_FORMAT", "human")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run galaxia")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Run `galaxia ARGS` against this galaxy.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run galaxia")
+    }
+
+    /// The `galaxia up` process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Ctrl+C's SIGTERM sibling, and wait for the galaxy to finish its teardown.
+    pub fn stop(mut self) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            assert!(
+                start.elapsed() < MUST_HAPPEN,
+                "galaxia up did not stop on SIGTERM\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Run and require success; returns stdout.
