@@ -209,7 +209,10 @@ async fn run_once(
     let mut child = match spawn(run, container) {
         Ok(c) => c,
         Err(e) => {
-            return ContainerExit::Crashed(format!("starting {}: {e}", container.program.display()));
+            return ContainerExit::Crashed(format!(
+                "starting {}: {e}",
+                container.program.display()
+            ));
         }
     };
     p.update(|s| {
