@@ -5,6 +5,10 @@
 #
 #   scripts/test.sh           everything
 #   scripts/test.sh --quick   cargo tests only
+#
+# It ends with a summary: each part passed, skipped (and why) or failed, and every test that skipped
+# itself (testkit::skip writes them to target/test-logs/skips.tsv). The fuzzers' own output, long
+# (libFuzzer prints its dictionary), goes to target/test-logs/fuzz-*.log; a crash shows its tail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,47 +46,101 @@ if ! command -v kubernetes-validate >/dev/null; then
   fi
 fi
 
-say "cargo test --workspace"
-cargo test --workspace --locked
-
-[ "$QUICK" = 1 ] && exit 0
-
 # CI sets CI=true: there a check whose tool is missing fails instead of skipping.
 if [ "${CI:-}" = true ]; then export REQUIRE_ALL=1; fi
 
+logs="$PWD/target/test-logs"
+mkdir -p "$logs"
+export TESTKIT_SKIP_LOG="$logs/skips.tsv"
+: >"$TESTKIT_SKIP_LOG"
+results=()
+any_failed=0
+passed() { results+=("$1|passed|${2:-}"); }
+failed() { results+=("$1|FAILED|${2:-}"); any_failed=1; }
+skipped() {
+  results+=("$1|skipped|$2")
+  echo "SKIP $1: $2"
+  if [ "${REQUIRE_ALL:-0}" = 1 ]; then any_failed=1; fi
+}
+
+summary() {
+  say "summary"
+  printf '%-34s %-8s %s\n' PART RESULT DETAIL
+  local r name state detail
+  for r in "${results[@]}"; do
+    IFS='|' read -r name state detail <<<"$r"
+    printf '%-34s %-8s %s\n' "$name" "$state" "$detail"
+  done
+  if [ -s "$TESTKIT_SKIP_LOG" ]; then
+    printf '\nskipped inside the tests (test: why):\n'
+    sort -u "$TESTKIT_SKIP_LOG" | while IFS=$'\t' read -r what why; do
+      printf '  %s: %s\n' "$what" "$why"
+    done
+  fi
+  if [ "$any_failed" = 1 ]; then echo; echo "some parts failed (logs in target/test-logs/)"; fi
+}
+trap summary EXIT
+
+# `cargo test`'s own lines stay on the terminal; the counts go to the summary.
+say "cargo test --workspace"
+if cargo test --workspace --locked 2>&1 | tee "$logs/cargo-test.log"; then
+  counts=$(awk '/^test result:/ {p += $4; f += $6; i += $8} END {printf "%d passed, %d failed, %d ignored", p, f, i}' "$logs/cargo-test.log")
+  passed "cargo test --workspace" "$counts"
+else
+  failed "cargo test --workspace" "see the failures above (target/test-logs/cargo-test.log)"
+fi
+
+if [ "$QUICK" = 1 ]; then
+  [ "$any_failed" = 0 ]
+  exit
+fi
+
 say "scripts/test-manifests.sh"
-scripts/test-manifests.sh
+if scripts/test-manifests.sh 2>&1 | tee "$logs/manifests.log"; then
+  passed "manifests and shell scripts" "$(grep -c '^ok ' "$logs/manifests.log") checks ok, $(grep -c '^SKIP' "$logs/manifests.log") skipped"
+else
+  failed "manifests and shell scripts" "target/test-logs/manifests.log"
+fi
 
 # The web UI's committed bundle, rebuilt from its sources with the pinned esbuild and compared byte
 # for byte (tests/ui_bundle.rs already checks the recorded hashes with Rust alone).
 say "galaxia/ui/build.sh --check"
-if command -v npm >/dev/null; then
-  galaxia/ui/build.sh --check
+if ! command -v npm >/dev/null; then
+  skipped "web UI bundle rebuild" "no Node.js/npm (apt-get install nodejs npm); tests/ui_bundle.rs checked the hashes"
+elif galaxia/ui/build.sh --check; then
+  passed "web UI bundle rebuild" "byte-identical to the committed bundle"
 else
-  echo "SKIP galaxia/ui/build.sh --check: no Node.js/npm (apt-get install nodejs npm); tests/ui_bundle.rs checked the hashes"
+  failed "web UI bundle rebuild"
 fi
 
 say "images: scripts/images.sh, then scripts/test-images.sh"
-if command -v podman >/dev/null || command -v buildah >/dev/null; then
+if ! command -v podman >/dev/null && ! command -v buildah >/dev/null; then
+  skipped "images" "neither podman nor buildah is installed (apt-get install podman buildah runc)"
+elif scripts/images.sh --save target/images && scripts/test-images.sh; then
   # Static release binaries and the four FROM scratch images, built from this checkout.
-  scripts/images.sh --save target/images
-  scripts/test-images.sh
+  passed "images" "four FROM scratch images built and tested"
 else
-  echo "SKIP images: neither podman nor buildah is installed (apt-get install podman buildah runc)"
-  if [ "${REQUIRE_ALL:-0}" = 1 ]; then exit 1; fi
+  failed "images"
 fi
 
 # Each fuzzer runs for a bounded time on its committed corpus (FUZZ_SECONDS each, shared by a
 # crate's targets): galaxia's manifest and policy loader, the ships' curl argument parser,
 # loadtest's URL, --mix and --fail-if parsers, the Death Star's request handling.
 say "fuzz: ${FUZZ_SECONDS:=60} s each for galaxia, frota, loadtest and estrela-da-morte"
-if command -v g++ >/dev/null; then
-  CARGO_TARGET_DIR="$PWD/target/fuzz" galaxia/fuzz/run.sh "$FUZZ_SECONDS"
-  CARGO_TARGET_DIR="$PWD/target/fuzz" frota/fuzz/run.sh "$FUZZ_SECONDS"
-  CARGO_TARGET_DIR="$PWD/target/fuzz" loadtest/fuzz/run.sh "$FUZZ_SECONDS"
-  CARGO_TARGET_DIR="$PWD/target/fuzz" estrela-da-morte/fuzz/run.sh "$FUZZ_SECONDS"
-else
-  echo "SKIP fuzz: libFuzzer needs a C++ compiler (apt-get install g++)"
-  if [ "${REQUIRE_ALL:-0}" = 1 ]; then exit 1; fi
-fi
+for crate in galaxia frota loadtest estrela-da-morte; do
+  if ! command -v g++ >/dev/null; then
+    skipped "fuzz $crate" "libFuzzer needs a C++ compiler (apt-get install g++)"
+    continue
+  fi
+  log="$logs/fuzz-$crate.log"
+  echo "fuzz $crate for ${FUZZ_SECONDS}s (output in target/test-logs/fuzz-$crate.log)"
+  if CARGO_TARGET_DIR="$PWD/target/fuzz" "$crate/fuzz/run.sh" "$FUZZ_SECONDS" >"$log" 2>&1; then
+    runs=$(grep -o '^Done [0-9]* runs' "$log" | awk '{s += $2} END {print s + 0}')
+    passed "fuzz $crate" "${FUZZ_SECONDS}s, $runs inputs, no crash"
+  else
+    tail -n 40 "$log"
+    failed "fuzz $crate" "crash or build failure: target/test-logs/fuzz-$crate.log, inputs in $crate/fuzz/artifacts/"
+  fi
+done
 
+[ "$any_failed" = 0 ]

@@ -14,7 +14,13 @@ fn crd_spec_schema() -> Option<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/cilium/ciliumnetworkpolicies-v1.15.10.yaml");
     let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("skipped: {} is absent", path.display());
+        testkit::skip::skip_optional(
+            "policy_crd",
+            &format!(
+                "{} is absent (Cilium 1.15.10's CNP CRD lives in ../shared/ beside a developer's checkout, not in the repository)",
+                path.display()
+            ),
+        );
         return None;
     };
     let crd: Value = serde_norway::from_str(&text).unwrap();

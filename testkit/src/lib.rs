@@ -11,6 +11,7 @@
 //!   hangs up without answering.
 //! - [`http`]: reading one raw HTTP/1.1 request off a socket, and finding bytes in bytes.
 //! - [`metrics`]: sums of counters in Prometheus text.
+//! - [`skip`]: skipping a test that cannot run here, so that it shows in scripts/test.sh's summary.
 //!
 //! Loopback only (DESIGN.md, network safety): every server binds `127.0.0.1` on an ephemeral port
 //! and tests reach it by the address it returns; nothing here binds `0.0.0.0`, uses a fixed port or
@@ -25,3 +26,4 @@ pub mod consts;
 pub mod http;
 pub mod metrics;
 pub mod servers;
+pub mod skip;
