@@ -120,6 +120,7 @@ async fn every_failure_exits_and_says_what_debian_curl_does() {
     let resets = util::resets().await;
     let (bad_status, _) = servers::canned(consts::BAD_STATUS).await;
     let (partial, _) = servers::canned(consts::BODY_CUT_SHORT).await;
+    let (denied, _) = servers::canned(consts::ENVOY_403).await;
     // Ours resolves `nope` with no nameserver at all; Debian's curl in a network namespace of
     // its own, where glibc's queries cannot go anywhere.
     let dir = tempfile::tempdir().unwrap();
@@ -179,6 +180,11 @@ async fn every_failure_exits_and_says_what_debian_curl_does() {
             vec![format!("http://{partial}/")],
             "curl: (18) transfer closed with 7 bytes remaining to read",
         ),
+        (
+            22,
+            vec!["-f".into(), format!("http://{denied}/v1/exhaust-port")],
+            "curl: (22) The requested URL returned error: 403",
+        ),
     ];
     for (code, args, expected) in &cases {
         let expected = expected.replace("PORT", &closed.port().to_string());
@@ -219,6 +225,98 @@ async fn every_failure_exits_and_says_what_debian_curl_does() {
                     o.stderr
                 );
             }
+        }
+    }
+}
+
+/// A command-line mistake is said whatever -s asks, and exits 2, as Debian's curl.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_option_exits_2_and_says_so_even_with_s() {
+    let closed = servers::closed_port().await.to_string();
+    for args in [
+        vec!["--xyz", closed.as_str()],
+        vec!["-s", "--xyz", closed.as_str()],
+        vec!["-sS", "-W", closed.as_str()],
+    ] {
+        let unknown = args[args.len() - 2];
+        let o = ours(&args, &[]).await;
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert_eq!(
+            o.stderr,
+            format!(
+                "curl: option {unknown}: is unknown\ncurl: try 'curl --help' or 'curl --manual' for more information\n"
+            ),
+            "{args:?}"
+        );
+        if let Some(r) = real(&args, false).await {
+            assert_eq!(
+                (r.code, &r.stderr),
+                (o.code, &o.stderr),
+                "Debian curl {args:?}"
+            );
+        }
+    }
+}
+
+/// A listener whose accept queue is full: Linux drops further SYNs, so a client stays in its
+/// connect phase (the kept streams hold the queue).
+fn backlog_full() -> (std::net::SocketAddr, Vec<std::net::TcpStream>) {
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    drop(socket);
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(addr).unwrap();
+    let std_listener = socket.listen(0).unwrap().into_std().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        if let Ok(s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            held.push(s);
+        }
+    }
+    // The listener must outlive the test's connects; leak it with the streams' owner.
+    std::mem::forget(std_listener);
+    (addr, held)
+}
+
+/// A connect that never completes: --connect-timeout and -m end it with different words
+/// (`Failed to connect ... Timeout was reached` and `Connection timed out`), -m winning a tie.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_timeouts_say_which_limit_ended_them() {
+    let (addr, _held) = backlog_full();
+    let url = format!("http://{addr}/");
+    let port = addr.port();
+    let by_option = format!(
+        "curl: (28) Failed to connect to 127.0.0.1 port {port} after N ms: Timeout was reached\n"
+    );
+    let by_max_time = "curl: (28) Connection timed out after N milliseconds\n".to_string();
+    for (args, expected) in [
+        (vec!["-sS", "--connect-timeout", "1", &url], &by_option),
+        (
+            vec!["-sS", "--connect-timeout", "1", "-m", "2", &url],
+            &by_option,
+        ),
+        (vec!["-sS", "-m", "1", &url], &by_max_time),
+        (
+            vec!["-sS", "--connect-timeout", "1", "-m", "1", &url],
+            &by_max_time,
+        ),
+        (
+            vec!["-sS", "--connect-timeout", "2", "-m", "1", &url],
+            &by_max_time,
+        ),
+    ] {
+        let o = ours(&args, &[]).await;
+        assert_eq!(
+            (o.code, normalized(&o.stderr)),
+            (28, expected.clone()),
+            "ours {args:?}"
+        );
+        if let Some(r) = real(&args, false).await {
+            assert_eq!(
+                (r.code, normalized(&r.stderr)),
+                (28, expected.clone()),
+                "Debian curl {args:?}"
+            );
         }
     }
 }

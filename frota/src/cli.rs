@@ -174,10 +174,11 @@ struct PatrolArgs {
 
 /// A duration like `2s`, `500ms`, `1m`; a bare number is seconds.
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    if let Ok(secs) = s.trim().parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
+    if let Ok(secs) = s.trim().parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Ok(Duration::from_secs_f64(secs));
     }
     humantime::parse_duration(s.trim()).map_err(|e| e.to_string())
 }

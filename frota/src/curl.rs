@@ -626,12 +626,35 @@ fn warn(stderr: &mut (dyn Write + Send), mute: bool, text: &str) {
     }
 }
 
+/// Where every TCP connection curl opens really goes, whatever address its name resolved to.
+///
+/// A pod of galaxia's userspace datapath reaches the cluster only through its egress proxy,
+/// which stands where Cilium's datapath stands in a cluster. So curl sees no proxy: it resolves
+/// the name itself (the pod's cluster DNS, given as the files of [`ResolverSettings`]), a name
+/// that does not resolve is curl's exit 6 as in a pod, requests are origin-form, and `-v` and
+/// `%{remote_ip}` show the address the name resolved to. Loopback addresses stay the pod's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Intercept {
+    pub egress: std::net::SocketAddr,
+}
+
 /// Run curl with `args` (the arguments after the program name). `env` looks up environment
 /// variables (`http_proxy`, `no_proxy`, and the resolver overrides of [`ResolverSettings`]).
 /// Returns curl's exit code.
 pub async fn run(
     args: Vec<std::ffi::OsString>,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
+    stdout: &mut (dyn Write + Send),
+    stderr: &mut (dyn Write + Send),
+) -> i32 {
+    run_with(args, env, None, stdout, stderr).await
+}
+
+/// [`run`], with every connection sent where `intercept` says.
+pub async fn run_with(
+    args: Vec<std::ffi::OsString>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+    intercept: Option<Intercept>,
     stdout: &mut (dyn Write + Send),
     stderr: &mut (dyn Write + Send),
 ) -> i32 {
@@ -665,7 +688,10 @@ pub async fn run(
         let _ = stdout.flush();
         return 0;
     }
-    let resolver = Resolver::new(ResolverSettings::from_env(env));
+    let dial = Dial {
+        resolver: Resolver::new(ResolverSettings::from_env(env)),
+        intercept,
+    };
     let mut stdin = Stdin::Unread;
     let mut code = 0;
     for url in &opts.urls {
@@ -673,7 +699,7 @@ pub async fn run(
             Some(d) => Some(prepare_body(d, &mut stdin, opts.silent, stderr).await),
             None => None,
         };
-        let c = one(&opts, url, env, &resolver, body, stdout, stderr).await;
+        let c = one(&opts, url, env, &dial, body, stdout, stderr).await;
         if c != 0 {
             code = c;
         }
@@ -682,11 +708,17 @@ pub async fn run(
     code
 }
 
+/// How names become connections.
+struct Dial {
+    resolver: Resolver,
+    intercept: Option<Intercept>,
+}
+
 async fn one(
     o: &Opts,
     url: &str,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
-    resolver: &Resolver,
+    dial: &Dial,
     body: Option<RequestBody>,
     stdout: &mut (dyn Write + Send),
     stderr: &mut (dyn Write + Send),
@@ -712,17 +744,32 @@ async fn one(
     // and connecting. The phase a deadline ends in picks curl's message.
     let start = Instant::now();
     let total = o.max_time.map(|t| start + t);
-    let connecting = match (total, o.connect_timeout.map(|t| start + t)) {
+    let connect_limit = o.connect_timeout.map(|t| start + t);
+    let connecting = match (total, connect_limit) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
+    // curl words a connect that --connect-timeout ends apart from one that -m ends (-m wins a
+    // tie).
+    let connect_timed_by_option = connect_limit.is_some_and(|c| total.is_none_or(|t| c < t));
     let attempt = async {
         let peer = out.peer();
-        let addrs = transport::resolve(resolver, peer, connecting).await?;
+        let addrs = transport::resolve(&dial.resolver, peer, connecting).await?;
         if o.verbose {
             let _ = writeln!(stderr, "*   Trying {}:{}...", peer.bare_host(), peer.port);
         }
-        let (stream, addr) = transport::connect_to(addrs, peer, connecting).await?;
+        let (stream, addr) = match dial.intercept {
+            Some(i) if addrs.iter().any(|a| !a.ip().is_loopback()) => {
+                let shown = addrs
+                    .iter()
+                    .copied()
+                    .find(|a| !a.ip().is_loopback())
+                    .unwrap_or(i.egress);
+                let (stream, _) = transport::connect_to(vec![i.egress], peer, connecting).await?;
+                (stream, shown)
+            }
+            _ => transport::connect_to(addrs, peer, connecting).await?,
+        };
         if o.verbose {
             let _ = writeln!(
                 stderr,
@@ -747,13 +794,13 @@ async fn one(
     let (answer, addr) = match result {
         Ok(a) => a,
         Err(e) => {
-            if o.verbose {
-                if let TransportError::Malformed(detail) = &e {
-                    let _ = writeln!(stderr, "* {detail}");
-                }
+            if o.verbose
+                && let TransportError::Malformed(detail) = &e
+            {
+                let _ = writeln!(stderr, "* {detail}");
             }
             write_out(o, stdout, stderr, None, &out, elapsed, None);
-            let msg = curl_message(&e, elapsed);
+            let msg = curl_message(&e, elapsed, connect_timed_by_option);
             return fail(stderr, e.curl_code(), &msg);
         }
     };
@@ -929,7 +976,8 @@ fn response_head(a: &Incoming) -> Vec<u8> {
 }
 
 /// curl 7.88's message for the failure (lib/multi.c, connect.c, http.c, transfer.c).
-fn curl_message(e: &TransportError, elapsed: Duration) -> String {
+/// `connect_timed_by_option`: the connect deadline was --connect-timeout's, before -m's.
+fn curl_message(e: &TransportError, elapsed: Duration, connect_timed_by_option: bool) -> String {
     let ms = elapsed.as_millis();
     match e {
         TransportError::Resolve(
@@ -944,6 +992,11 @@ fn curl_message(e: &TransportError, elapsed: Duration) -> String {
             format!(
                 "Failed to connect to {host} port {port} after {ms} ms: Couldn't connect to server"
             )
+        }
+        // Happy eyeballs gives up at --connect-timeout with its own words; -m is the multi
+        // loop's.
+        TransportError::ConnectTimeout { host, port } if connect_timed_by_option => {
+            format!("Failed to connect to {host} port {port} after {ms} ms: Timeout was reached")
         }
         TransportError::ConnectTimeout { .. } => {
             format!("Connection timed out after {ms} milliseconds")
