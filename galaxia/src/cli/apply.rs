@@ -44,6 +44,18 @@ pub fn send(
     mode: ApplyMode,
     io: &mut Io<'_>,
 ) -> Result<(), Error> {
+    send_saving(files, output, control, mode, false, io)
+}
+
+/// [`send`], with `create --save-config`'s choice.
+pub fn send_saving(
+    files: &[PathBuf],
+    output: &OutputArgs,
+    control: &ControlArgs,
+    mode: ApplyMode,
+    save_config: bool,
+    io: &mut Io<'_>,
+) -> Result<(), Error> {
     output.format(&[])?;
     let sources = read_sources(files)?;
     let (control, rt) = connect(control)?;
@@ -51,7 +63,12 @@ pub fn send(
     for source in sources {
         let origin = source.origin.clone();
         let req = ApplyRequest { mode, source };
-        match rt.block_on(control.apply(&req)) {
+        let answer = if save_config {
+            rt.block_on(control.create_saving_config(&req))
+        } else {
+            rt.block_on(control.apply(&req))
+        };
+        match answer {
             Ok(resp) => errors.results(&resp, Some(&origin), io)?,
             Err(ControlError::Refused(msg)) => errors.0.push(msg),
             Err(e) => return Err(e.into()),
@@ -76,6 +93,10 @@ impl Errors {
         // cli-runtime's builder fails a document before the server sees any, so kubectl lists
         // these before the server's refusals.
         self.0.extend(resp.not_run.iter().map(kubectl::not_run));
+        // kubectl prints an object's warning as the server answers it, before its line.
+        for w in &resp.warnings {
+            writeln!(io.err, "{w}")?;
+        }
         for r in &resp.results {
             match kubectl::applied(r, from) {
                 Ok(line) => writeln!(io.out, "{line}")?,

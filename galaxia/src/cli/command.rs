@@ -13,7 +13,9 @@ use clap::{Parser, Subcommand};
 
 use super::error::Error;
 use super::print::Io;
-use super::{apply, create, delete, describe, exec, get, hubble, observe, policy, up};
+use super::{
+    apply, create, delete, describe, exec, get, hubble, logs, observe, policy, rollout, scale, up,
+};
 use crate::control::discovery::ControlArgs;
 
 /// One variant per verb; the variant's doc comment (or the args' own) is its help line.
@@ -34,6 +36,13 @@ pub enum Command {
     Delete(delete::Args),
     /// Show one policy or pod in detail.
     Describe(describe::Args),
+    /// Print the logs of a pod's container (`--previous` after an explosion).
+    Logs(logs::Args),
+    /// Manage a Deployment's rollout: `rollout restart deployment/NAME`.
+    #[command(subcommand)]
+    Rollout(rollout::RolloutCommand),
+    /// Set a Deployment's replicas: `scale deployment NAME --replicas=N`.
+    Scale(scale::Args),
     /// Run a command with a pod's identity (its traffic goes through the pod's proxy).
     Exec(exec::Args),
     /// Hubble-like flows of the running galaxy.
@@ -61,6 +70,9 @@ impl Command {
             Command::Exec(args) => exec::run(args, io),
             Command::Observe(args) => observe::run(args, io),
             Command::Hubble(cmd) => hubble::run(cmd, io),
+            Command::Logs(args) => logs::run(args, io),
+            Command::Rollout(cmd) => rollout::run(cmd, io),
+            Command::Scale(args) => scale::run(args, io),
             Command::Bpf(cmd) => super::bpf::run_bpf(cmd, io),
             Command::Cleanup(args) => super::bpf::run_cleanup(args, io),
         }
@@ -104,6 +116,9 @@ impl Command {
             Command::Observe(a) => a.control = control.clone(),
             Command::Hubble(hubble::HubbleCommand::Ui(a)) => a.control = control.clone(),
             Command::Bpf(cmd) => *cmd.control_mut() = control.clone(),
+            Command::Logs(a) => a.control = control.clone(),
+            Command::Rollout(cmd) => *cmd.control_mut() = control.clone(),
+            Command::Scale(a) => a.control = control.clone(),
             Command::Cleanup(_) => {}
         }
     }

@@ -14,6 +14,10 @@ pub struct Args {
     /// A YAML file, a directory of them, or `-` for stdin.
     #[arg(short = 'f', long = "filename", required = true)]
     pub files: Vec<PathBuf>,
+    /// Record the object's configuration in its last-applied annotation, so that a later
+    /// `apply` treats it as declaratively managed.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub save_config: Option<bool>,
     /// kubectl's result lines are the only format for now.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -22,11 +26,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
-    super::apply::send(
+    super::apply::send_saving(
         &args.files,
         &args.output,
         &args.control,
         ApplyMode::Create,
+        args.save_config.unwrap_or(false),
         io,
     )
 }

@@ -1,5 +1,6 @@
 //! `galaxia delete -f FILE...` and `galaxia delete cnp NAME...`: remove policies from the running
-//! galaxy; traffic feels it from the next connection on.
+//! galaxy; traffic feels it from the next connection on. `galaxia delete pod NAME...`: a
+//! Deployment's replica is replaced by its ReplicaSet under a new name, a bare pod is gone.
 
 use std::path::PathBuf;
 
@@ -50,6 +51,7 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
                 .collect();
             requests.push(DeleteRequest { keys, source: None });
         }
+        Some(Resource::Pods) => return delete_pods(&args, io),
         Some(other) => {
             return Err(Error::Usage(format!(
                 "a running galaxy's {other:?} come from `galaxia up -f`; only cnp can be deleted"
@@ -72,4 +74,29 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
         errors.results(&resp, from, io)?;
     }
     errors.finish(io)
+}
+
+/// `delete pod NAME...`: kubectl's line for each, the NotFound errors after, exit 1 if any.
+fn delete_pods(args: &Args, io: &mut Io<'_>) -> Result<(), Error> {
+    if args.names.is_empty() {
+        return Err(Error::Usage(
+            "resource(s) were provided, but no name was specified".into(),
+        ));
+    }
+    let (control, rt) = connect(&args.control)?;
+    let mut failed = false;
+    for name in &args.names {
+        match rt.block_on(control.delete_pod(&format!("default/{name}"))) {
+            Ok(done) => writeln!(io.out, "pod \"{}\" deleted", done.pod)?,
+            Err(crate::control::ControlError::Refused(msg)) => {
+                writeln!(io.err, "{msg}")?;
+                failed = true;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if failed {
+        return Err(Error::Reported(1));
+    }
+    Ok(())
 }

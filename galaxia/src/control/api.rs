@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,7 +13,9 @@ use axum::{Json, Router};
 use super::routes;
 use super::views::{self, ApplyRequest, ApplyResponse, DeleteRequest, ErrorBody, PoliciesResponse};
 use crate::manifest::NotRun;
-use crate::state::{Cluster, PolicyError, PolicyStore};
+use crate::state::logs::LogChunk;
+use crate::state::{Cluster, DeploymentView, PolicyError, PolicyStore, WorkloadError, Workloads};
+use serde::{Deserialize, Serialize};
 
 pub use super::guard::Access;
 
@@ -29,6 +31,11 @@ pub fn app(cluster: Arc<Cluster>, access: Access) -> Router {
         .route(routes::APPLY, post(apply))
         .route(routes::DELETE, post(delete))
         .route(routes::METRICS, get(metrics))
+        .route(routes::LOGS, get(logs))
+        .route(routes::DELETE_POD, post(delete_pod))
+        .route(routes::DEPLOYMENTS, get(deployments))
+        .route(routes::SCALE, post(scale))
+        .route(routes::RESTART, post(restart))
         .layer(axum::middleware::from_fn_with_state(
             access,
             super::guard::check,
@@ -128,15 +135,29 @@ async fn off_the_workers<T: Send + 'static>(
     }
 }
 
+/// `?save_config=true`: `create --save-config`.
+#[derive(Debug, Default, Deserialize)]
+struct ApplyQuery {
+    #[serde(default)]
+    save_config: bool,
+}
+
 async fn apply(
     State(c): State<Arc<Cluster>>,
+    Query(q): Query<ApplyQuery>,
     Json(req): Json<ApplyRequest>,
 ) -> Result<Json<ApplyResponse>, ApiError> {
     let resp = off_the_workers(move || {
         let m = PolicyStore::parse(&req.source.text, &req.source.origin)?;
         let not_run = m.ignored().iter().map(NotRun::from).collect();
-        let results = c.policies.apply_manifests(m, &req.source.origin, req.mode);
-        Ok(ApplyResponse { results, not_run })
+        let (results, warnings) =
+            c.policies
+                .apply_tracked(m, &req.source.origin, req.mode, q.save_config);
+        Ok(ApplyResponse {
+            results,
+            not_run,
+            warnings,
+        })
     })
     .await?;
     Ok(Json(resp))
@@ -155,7 +176,11 @@ async fn delete(
             keys.extend(m.objects().iter().map(|o| o.key.clone()));
         }
         let results = c.policies.delete(&keys);
-        Ok(ApplyResponse { results, not_run })
+        Ok(ApplyResponse {
+            results,
+            not_run,
+            warnings: Vec::new(),
+        })
     })
     .await?;
     Ok(Json(resp))
@@ -174,4 +199,122 @@ async fn metrics(State(c): State<Arc<Cluster>>) -> Response {
             .into_response(),
         Err(e) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+/// `logs POD`'s question.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LogQuery {
+    pub pod: String,
+    #[serde(default)]
+    pub previous: bool,
+    /// Lines already read of this run (`-f` asks again from there).
+    #[serde(default)]
+    pub since: u64,
+    #[serde(default)]
+    pub tail: Option<usize>,
+}
+
+/// A pod, by `name` or `namespace/name`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PodRequest {
+    pub pod: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeploymentRequest {
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScaleRequest {
+    pub namespace: String,
+    pub name: String,
+    pub replicas: u32,
+}
+
+impl From<WorkloadError> for ApiError {
+    fn from(e: WorkloadError) -> Self {
+        match e {
+            WorkloadError::NotFound(m) => ApiError(StatusCode::NOT_FOUND, m),
+            WorkloadError::Unsupported(m) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, m),
+        }
+    }
+}
+
+fn workloads(c: &Cluster) -> Result<&dyn Workloads, ApiError> {
+    c.workloads.get().map(|w| w.as_ref()).ok_or_else(|| {
+        ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "galaxia: this galaxy runs no controllers".into(),
+        )
+    })
+}
+
+async fn logs(
+    State(c): State<Arc<Cluster>>,
+    Query(q): Query<LogQuery>,
+) -> Result<Json<LogChunk>, ApiError> {
+    let (_, name) = crate::manifest::split_namespaced(&q.pod);
+    let Some(pod) = c.find_pod(&q.pod) else {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("Error from server (NotFound): pods \"{name}\" not found"),
+        ));
+    };
+    if crate::ebpf::registry::sandbox(&c, pod.id).is_some() {
+        return Err(ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "galaxia: logs needs the userspace datapath: the eBPF datapath's pods are processes whose output galaxia does not collect yet; run `galaxia up` without --datapath ebpf".into(),
+        ));
+    }
+    let container = pod
+        .model
+        .containers
+        .first()
+        .map(|k| k.name.clone())
+        .unwrap_or_default();
+    pod.log
+        .read(q.previous, q.since, q.tail)
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "Error from server (BadRequest): previous terminated container \"{container}\" in pod \"{}\" not found",
+                    pod.name()
+                ),
+            )
+        })
+}
+
+async fn delete_pod(
+    State(c): State<Arc<Cluster>>,
+    Json(req): Json<PodRequest>,
+) -> Result<Json<PodRequest>, ApiError> {
+    let pod = workloads(&c)?.delete_pod(&req.pod)?;
+    Ok(Json(PodRequest { pod }))
+}
+
+async fn deployments(State(c): State<Arc<Cluster>>) -> Result<Json<Vec<DeploymentView>>, ApiError> {
+    Ok(Json(workloads(&c)?.deployments()))
+}
+
+async fn scale(
+    State(c): State<Arc<Cluster>>,
+    Json(req): Json<ScaleRequest>,
+) -> Result<Json<DeploymentRequest>, ApiError> {
+    workloads(&c)?.scale(&req.namespace, &req.name, req.replicas)?;
+    Ok(Json(DeploymentRequest {
+        namespace: req.namespace,
+        name: req.name,
+    }))
+}
+
+async fn restart(
+    State(c): State<Arc<Cluster>>,
+    Json(req): Json<DeploymentRequest>,
+) -> Result<Json<DeploymentRequest>, ApiError> {
+    workloads(&c)?.restart(&req.namespace, &req.name)?;
+    Ok(Json(req))
 }

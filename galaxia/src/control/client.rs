@@ -9,12 +9,15 @@ use frota::transport::{self, HttpTarget, Outgoing, TransportError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::api::{DeploymentRequest, LogQuery, PodRequest, ScaleRequest};
 use super::discovery::{self, ControlArgs, DiscoveryError};
 use super::routes;
 use super::views::{
     ApplyRequest, ApplyResponse, DeleteRequest, ErrorBody, PodView, PoliciesResponse, ServiceView,
 };
 use crate::config::CONTROL_REQUEST;
+use crate::state::DeploymentView;
+use crate::state::logs::LogChunk;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -80,6 +83,47 @@ impl Control {
 
     pub async fn delete(&self, req: &DeleteRequest) -> Result<ApplyResponse, ControlError> {
         self.post(routes::DELETE, req).await
+    }
+
+    /// `create --save-config` records the last-applied configuration as `apply` does.
+    pub async fn create_saving_config(
+        &self,
+        req: &ApplyRequest,
+    ) -> Result<ApplyResponse, ControlError> {
+        let bytes = serde_json::to_vec(req).map_err(|e| ControlError::Encode(Box::new(e)))?;
+        self.call(
+            http::Method::POST,
+            routes::APPLY,
+            "save_config=true",
+            Bytes::from(bytes),
+        )
+        .await
+    }
+
+    pub async fn logs(&self, q: &LogQuery) -> Result<LogChunk, ControlError> {
+        let query =
+            serde_urlencoded::to_string(q).map_err(|e| ControlError::Encode(Box::new(e)))?;
+        self.get(routes::LOGS, &query).await
+    }
+
+    pub async fn delete_pod(&self, pod: &str) -> Result<PodRequest, ControlError> {
+        self.post(routes::DELETE_POD, &PodRequest { pod: pod.into() })
+            .await
+    }
+
+    pub async fn deployments(&self) -> Result<Vec<DeploymentView>, ControlError> {
+        self.get(routes::DEPLOYMENTS, "").await
+    }
+
+    pub async fn scale(&self, req: &ScaleRequest) -> Result<DeploymentRequest, ControlError> {
+        self.post(routes::SCALE, req).await
+    }
+
+    pub async fn restart(
+        &self,
+        req: &DeploymentRequest,
+    ) -> Result<DeploymentRequest, ControlError> {
+        self.post(routes::RESTART, req).await
     }
 
     async fn get<T: DeserializeOwned>(&self, route: &str, query: &str) -> Result<T, ControlError> {

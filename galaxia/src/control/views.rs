@@ -116,6 +116,9 @@ pub fn pods(cluster: &Cluster) -> Vec<PodView> {
                 phase: st.phase,
                 restarts: st.restarts,
                 last_restart_ms: st.last_restart.map(epoch_ms),
+    /// kubectl's warnings, printed to stderr before the result lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
                 created_ms: epoch_ms(p.created),
                 egress: format!("http://{}", p.egress),
                 ip: p.info.ip.to_string(),

@@ -15,6 +15,7 @@ use crate::config::{
     RESTART_BACKOFF_RESET,
 };
 use crate::manifest::ImageKind;
+use crate::state::logs::json_line;
 use crate::state::{Cluster, Phase, Pod, PodId};
 
 /// How one run of the container ended.
@@ -109,6 +110,8 @@ pub async fn restart_loop<F, Fut>(
                     s.restarts += 1;
                     s.last_restart = Some(SystemTime::now());
                 });
+                // The kubelet keeps the log of the container that exited (`logs --previous`).
+                p.log.restart();
             }
         }
     }
@@ -163,6 +166,17 @@ async fn run_once(
         s.phase = Phase::Running;
         s.ready = true;
     });
+    p.log.write(json_line(
+        "INFO",
+        "estrela_da_morte::server",
+        "estrela-da-morte is up",
+        &[
+            ("demo", format!("0.0.0.0:{demo_port}").into()),
+            ("admin", format!("0.0.0.0:{admin_port}").into()),
+            ("hostname", p.name().into()),
+            ("explosions", true.into()),
+        ],
+    ));
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;
     };
@@ -173,11 +187,38 @@ async fn run_once(
         never = probe => match never {},
     };
     match ended {
-        Ok(estrela_da_morte::Exit::Shutdown) => ContainerExit::Shutdown,
+        Ok(estrela_da_morte::Exit::Shutdown) => {
+            p.log.write(json_line(
+                "INFO",
+                "estrela_da_morte::server",
+                "shutdown complete",
+                &[],
+            ));
+            ContainerExit::Shutdown
+        }
         Ok(estrela_da_morte::Exit::Exploded) => {
+            p.log.write(json_line(
+                "ERROR",
+                "estrela_da_morte::server",
+                "the Death Star exploded",
+                &[],
+            ));
+            // What upstream's Go process leaves on stderr as it dies (exit status 2).
+            for line in String::from_utf8_lossy(estrela_da_morte::wire::EXHAUST_PORT_PANIC).lines()
+            {
+                p.log.write(line.to_string());
+            }
             ContainerExit::Crashed("exploded (exit status 2)".into())
         }
-        Err(e) => ContainerExit::Crashed(format!("{e}")),
+        Err(e) => {
+            p.log.write(json_line(
+                "ERROR",
+                "estrela_da_morte",
+                "estrela-da-morte failed",
+                &[("error", e.to_string().into())],
+            ));
+            ContainerExit::Crashed(format!("{e}"))
+        }
     }
 }
 

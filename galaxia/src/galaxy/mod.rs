@@ -4,6 +4,7 @@
 
 pub mod deathstar;
 pub mod error;
+pub mod lifecycle;
 pub mod listen;
 pub mod options;
 pub mod ship;

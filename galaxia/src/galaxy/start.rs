@@ -10,7 +10,6 @@ use tokio::sync::watch;
 use super::error::StartError;
 use super::listen::{bind, bind_port};
 use super::options::Options;
-use super::{deathstar, ship};
 use crate::control::api;
 use crate::manifest::{ApplyMode, Manifests};
 use crate::proxy::Proxy;
@@ -181,30 +180,10 @@ impl Galaxy {
             .policies
             .apply_manifests(manifests.policies_only(), START_ORIGIN, ApplyMode::Apply);
         let cluster = Arc::new(cluster);
-        let proxy = Proxy::new(cluster.clone());
         for (i, l) in listeners.into_iter().enumerate() {
-            tokio::spawn(proxy.clone().serve(PodId(i), l, shutdown.clone()));
+            super::lifecycle::start_pod(&cluster, PodId(i), l, &options, &shutdown);
         }
-        for pod in &cluster.pods {
-            match pod.role() {
-                Role::DeathStar => {
-                    tokio::spawn(deathstar::supervise(
-                        cluster.clone(),
-                        pod.id,
-                        options.clone(),
-                        shutdown.clone(),
-                    ));
-                }
-                Role::Ship => {
-                    tokio::spawn(ship::run(
-                        cluster.clone(),
-                        pod.id,
-                        options.clone(),
-                        shutdown.clone(),
-                    ));
-                }
-            }
-        }
+        super::lifecycle::Lifecycle::install(&cluster, manifests, &options, shutdown.clone());
         Ok(Galaxy {
             cluster,
             ebpf: None,
@@ -238,6 +217,7 @@ impl Galaxy {
             .policies
             .apply_manifests(manifests.policies_only(), START_ORIGIN, ApplyMode::Apply);
         let cluster = Arc::new(cluster);
+        super::lifecycle::Lifecycle::install(&cluster, manifests, &options, shutdown.clone());
         let ebpf = crate::ebpf::Datapath::start(cluster.clone(), &options, shutdown).await?;
         Ok(Galaxy {
             cluster,

@@ -210,6 +210,8 @@ impl Proxy {
             latency_ns: 0,
             headers: http_headers(req.headers()),
         };
+        // The replica's access log (`galaxia logs POD`), as estrela-da-morte writes it.
+        let access = crate::state::logs::Access::start(&req);
         match decision {
             Decision::Drop(_) => Err(Held),
             Decision::Deny { .. } => {
@@ -221,11 +223,13 @@ impl Proxy {
             }
             Decision::Forward { l7: None, .. } => {
                 let resp = self.upstream.send(req, &backend, false).await;
+                access.finish(cluster.pod(backend.pod), resp.status());
                 leg.answer_sent();
                 Ok(resp)
             }
             Decision::Forward { l7: Some(_), .. } if !cluster.flows.enabled() => {
                 let resp = self.upstream.send(req, &backend, true).await;
+                access.finish(cluster.pod(backend.pod), resp.status());
                 Ok(resp)
             }
             Decision::Forward { l7: Some(_), .. } => {
@@ -238,6 +242,7 @@ impl Proxy {
                 leg.http_request(request, true, reason);
                 let started = std::time::Instant::now();
                 let resp = self.upstream.send(req, &backend, true).await;
+                access.finish(cluster.pod(backend.pod), resp.status());
                 response.code = resp.status().as_u16();
                 response.latency_ns =
                     u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);

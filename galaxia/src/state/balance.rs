@@ -41,7 +41,7 @@ impl Cluster {
                 let n = svc.members.len();
                 let start = svc.turn();
                 (0..n)
-                    .map(|i| self.pod(svc.members[(start + i) % n]))
+                    .map(|i| self.pod(svc.members[(start + i) % n.max(1)]))
                     .find_map(|p| {
                         let container_port = svc.model.target_port_on(sp, &p.model)?;
                         ready_backend(p, container_port)

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use politica::{EndpointId, Endpoints};
 
+use super::arena::{Full, Pods};
 use super::pod::{Pod, PodId};
 use super::policies::PolicyStore;
 use super::service::Service;
@@ -19,14 +20,20 @@ use crate::manifest::{KindCluster, PodModel, ServiceModel, split_namespaced};
 
 /// Cilium numbers a node's endpoints between 1 and 4095.
 const ENDPOINT_IDS: u16 = 4095;
+/// The most pods a galaxy makes in its life (one endpoint number each).
+pub const POD_CAPACITY: usize = ENDPOINT_IDS as usize;
 
 #[derive(Debug)]
 pub struct Cluster {
     pub topology: Topology,
-    pub pods: Vec<Pod>,
+    pub pods: Pods,
     pub services: Vec<Service>,
     pub policies: PolicyStore,
     pub flows: FlowRing,
+    /// The controllers that change workloads while the galaxy runs (set once it has started).
+    pub workloads: std::sync::OnceLock<Arc<dyn super::Workloads>>,
+    /// Endpoint numbers given so far (a new pod gets a new one, as in Cilium).
+    used_ids: Mutex<BTreeSet<u16>>,
 }
 
 /// Why a galaxy cannot be built from these manifests.
@@ -40,6 +47,12 @@ pub enum ClusterError {
     Topology(#[from] TopologyError),
     #[error("the flow buffer")]
     Ring(#[from] RingError),
+}
+
+impl From<Full> for ClusterError {
+    fn from(f: Full) -> Self {
+        ClusterError::TooManyPods(f.0)
+    }
 }
 
 impl Cluster {
@@ -58,7 +71,7 @@ impl Cluster {
         if pods.len() > usize::from(ENDPOINT_IDS) {
             return Err(ClusterError::TooManyPods(pods.len()));
         }
-        let mut built: Vec<Pod> = Vec::with_capacity(pods.len());
+        let built = Pods::with_capacity(POD_CAPACITY);
         let mut endpoints = Endpoints::new();
         let mut used_ids = BTreeSet::new();
         for (i, ((model, egress), (node, ip))) in pods.into_iter().zip(placed).enumerate() {
@@ -84,16 +97,23 @@ impl Cluster {
                 ip,
                 node: Arc::clone(&topology.nodes[node].name),
             });
-            built.push(Pod::new(PodId(i), model, (id, info, node), egress, created));
+            built.push_with(|pid| {
+                debug_assert_eq!(pid, PodId(i));
+                Pod::new(pid, model, (id, info, node), egress, created)
+            })?;
         }
+        let built_list: Vec<&Pod> = built.iter().collect();
         let ips = topology.cluster_ips(&services);
         let services = services
             .into_iter()
             .zip(ips)
-            .map(|(model, ip)| Service::new(model, ip, &built, created))
+            .map(|(model, ip)| Service::new(model, ip, &built_list, created))
             .collect();
+        drop(built_list);
         Ok(Cluster {
             topology,
+            used_ids: Mutex::new(used_ids),
+            workloads: std::sync::OnceLock::new(),
             pods: built,
             services,
             policies: PolicyStore::new(Arc::new(endpoints)),
@@ -106,6 +126,49 @@ impl Cluster {
 
     pub fn pod(&self, id: PodId) -> &Pod {
         &self.pods[id.0]
+    }
+
+    /// Add a pod while the galaxy runs (a Deployment's new replica): placed on the least loaded
+    /// worker with a free IP, a new endpoint number, its identity from its labels, and a member
+    /// of every Service that selects it (it takes traffic once ready).
+    pub fn add_pod(
+        &self,
+        model: PodModel,
+        egress: SocketAddr,
+        created: SystemTime,
+    ) -> Result<PodId, ClusterError> {
+        if self
+            .find_pod(&format!("{}/{}", model.namespace, model.name))
+            .is_some()
+        {
+            return Err(ClusterError::DuplicatePod(model.name));
+        }
+        let live: Vec<(usize, std::net::Ipv4Addr)> =
+            self.pods.iter().map(|p| (p.node, p.info.ip)).collect();
+        let (node, ip) = self.topology.place_one(&model, &live);
+        let id = endpoint_id(
+            &model,
+            &mut self.used_ids.lock().unwrap_or_else(|p| p.into_inner()),
+        );
+        let (identity, labels) = self.policies.add_endpoint(id, model.endpoint());
+        let info = Arc::new(EndpointInfo {
+            id: id.0,
+            identity,
+            namespace: Arc::from(model.namespace.as_str()),
+            pod: Arc::from(model.name.as_str()),
+            labels,
+            workload: model.owner.as_deref().map(Arc::from),
+            ip,
+            node: Arc::clone(&self.topology.nodes[node].name),
+        });
+        let pid = self
+            .pods
+            .push_with(|pid| Pod::new(pid, model, (id, info, node), egress, created))?;
+        let pod = self.pod(pid);
+        for s in &self.services {
+            s.admit(pod);
+        }
+        Ok(pid)
     }
 
     /// The pod `name` (in any namespace) or `namespace/name`.
@@ -124,6 +187,10 @@ fn endpoint_id(model: &PodModel, used: &mut BTreeSet<u16>) -> EndpointId {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
     let mut n = 1 + u16::try_from(h % u32::from(ENDPOINT_IDS)).unwrap_or(0);
+    if used.len() >= usize::from(ENDPOINT_IDS) {
+        // Every number given: the arena refuses the pod before it is used.
+        return EndpointId(n);
+    }
     while used.contains(&n) {
         n = if n == ENDPOINT_IDS { 1 } else { n + 1 };
     }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -12,11 +13,13 @@ use frota::Identity;
 use frota::metrics::{Registry, ShipMetrics};
 use politica::EndpointId;
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
+use super::logs::ContainerLog;
 use crate::flows::flow::{EndpointInfo, Peer};
 use crate::manifest::PodModel;
 
-/// A pod's place in the galaxy's pod list (pods live as long as the galaxy).
+/// A pod's place in the galaxy's pod list: never reused, even after the pod is deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PodId(pub usize);
 
@@ -96,6 +99,11 @@ pub struct Pod {
     /// A ship's request counters (on a registry of its own: several ships share one process);
     /// `None` for Death Star replicas.
     pub ship: Option<ShipMetrics>,
+    /// What its container writes, for `logs`.
+    pub log: ContainerLog,
+    /// Flips when the pod is deleted: its container, patrol and proxy stop.
+    stop: watch::Sender<bool>,
+    deleted: AtomicBool,
     state: Mutex<PodState>,
 }
 
@@ -119,6 +127,9 @@ impl Pod {
             egress,
             created,
             ship,
+            log: ContainerLog::default(),
+            stop: watch::channel(false).0,
+            deleted: AtomicBool::new(false),
             state: Mutex::new(PodState {
                 phase: Phase::ContainerCreating,
                 ready: false,
@@ -128,6 +139,37 @@ impl Pod {
                 pipe: None,
             }),
         }
+    }
+
+    /// Delete the pod: it leaves every listing and every Service at once, and its container
+    /// and proxy stop.
+    pub fn delete(&self) {
+        self.update(|s| {
+            s.ready = false;
+            s.phase = Phase::Terminating;
+        });
+        self.deleted.store(true, Ordering::Release);
+        self.log.end();
+        self.stop.send_replace(true);
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.deleted.load(Ordering::Acquire)
+    }
+
+    /// A stop signal for this pod's tasks: flips when the pod is deleted or `galaxy` flips.
+    pub fn stop_signal(&self, mut galaxy: watch::Receiver<bool>) -> watch::Receiver<bool> {
+        let (tx, rx) = watch::channel(*galaxy.borrow() || self.is_deleted());
+        let mut mine = self.stop.subscribe();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = galaxy.wait_for(|s| *s) => {}
+                _ = mine.wait_for(|s| *s) => {}
+                () = tx.closed() => return,
+            }
+            let _ = tx.send(true);
+        });
+        rx
     }
 
     pub fn name(&self) -> &str {

@@ -26,6 +26,10 @@ pub struct StoredPolicy {
     pub origin: String,
     /// The whole object as JSON (what `describe` and `-o json` print).
     pub object: serde_json::Value,
+    /// The `kubectl.kubernetes.io/last-applied-configuration` annotation's value, when the
+    /// object was applied (or created with `--save-config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_applied: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +54,9 @@ struct Meta {
     created_ms: u64,
     origin: String,
     uid: Arc<str>,
+    /// `kubectl.kubernetes.io/last-applied-configuration`: set by `apply` and by
+    /// `create --save-config`, absent after a plain `create`.
+    last_applied: Option<String>,
 }
 
 /// The policies in force: the engine compiled from them, the policy repository's revision
@@ -76,7 +83,8 @@ struct Stored {
 /// The policies and the engine compiled from them.
 #[derive(Debug)]
 pub struct PolicyStore {
-    endpoints: Arc<Endpoints>,
+    /// The galaxy's endpoints; a new pod adds one and the engine is rebuilt over them.
+    endpoints: RwLock<Arc<Endpoints>>,
     /// Serialises changes.
     stored: Mutex<Stored>,
     in_force: RwLock<Arc<InForce>>,
@@ -93,7 +101,7 @@ impl PolicyStore {
             uids: BTreeMap::new(),
         });
         PolicyStore {
-            endpoints,
+            endpoints: RwLock::new(endpoints),
             stored: Mutex::new(Stored::default()),
             in_force: RwLock::new(in_force),
             saved_to: Mutex::new(None),
@@ -138,6 +146,38 @@ impl PolicyStore {
         std::fs::rename(&tmp, &path)
     }
 
+    /// A new pod's endpoint: its identity (allocated from its labels, shared with pods of the same
+    /// labels) and identity labels; the policies are compiled again over it.
+    pub fn add_endpoint(
+        &self,
+        id: politica::EndpointId,
+        endpoint: politica::Endpoint,
+    ) -> (politica::NumericIdentity, Vec<String>) {
+        let stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+        let known = {
+            let mut eps = self.endpoints.write().unwrap_or_else(|p| p.into_inner());
+            let mut next = (**eps).clone();
+            let identity = next.insert(id, endpoint);
+            let labels = next.get(id).map(|k| k.labels.clone()).unwrap_or_default();
+            *eps = Arc::new(next);
+            (identity, labels)
+        };
+        // The same policies over one more endpoint: not a change of the repository's revision.
+        let endpoints = self
+            .endpoints
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let engine = Engine::new(stored.policies.policy_set(), endpoints);
+        let mut current = self.in_force.write().unwrap_or_else(|p| p.into_inner());
+        *current = Arc::new(InForce {
+            engine,
+            revision: current.revision,
+            uids: current.uids.clone(),
+        });
+        known
+    }
+
     /// The policies in force now.
     pub fn current(&self) -> Arc<InForce> {
         self.in_force
@@ -171,6 +211,7 @@ impl PolicyStore {
                     created_ms: meta.map_or(0, |m| m.created_ms),
                     origin: meta.map(|m| m.origin.clone()).unwrap_or_default(),
                     object: serde_json::to_value(&p.cnp).unwrap_or_default(),
+                    last_applied: meta.and_then(|m| m.last_applied.clone()),
                 }
             })
             .collect();
@@ -210,24 +251,67 @@ impl PolicyStore {
 
     /// Like [`PolicyStore::apply`], for policies already loaded.
     pub fn apply_manifests(&self, m: Manifests, origin: &str, mode: ApplyMode) -> Vec<Applied> {
+        self.apply_tracked(m, origin, mode, false).0
+    }
+
+    /// Create or apply, keeping each object's last-applied configuration as kubectl does:
+    /// `apply` and `create --save-config` record it. Also returns kubectl's warnings: `apply` over
+    /// an object that lacks it (one made by a plain `create`) warns, patches it in, and reports
+    /// the object `configured`.
+    pub fn apply_tracked(
+        &self,
+        m: Manifests,
+        origin: &str,
+        mode: ApplyMode,
+        save_config: bool,
+    ) -> (Vec<Applied>, Vec<String>) {
+        let applied: BTreeMap<ObjectKey, String> = m
+            .objects()
+            .iter()
+            .filter_map(|o| match &o.object {
+                Object::Policy(p) => Some((o.key.clone(), serde_json::to_string(&**p).ok()?)),
+                _ => None,
+            })
+            .collect();
         let mut stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
-        let results = stored.policies.apply(m, mode);
+        let mut results = stored.policies.apply(m, mode);
         let now = crate::clock::now_ms();
-        for r in results.iter().filter(|r| r.result.is_ok()) {
+        let mut warnings = Vec::new();
+        let records = mode == ApplyMode::Apply || save_config;
+        for r in results.iter_mut().filter(|r| r.result.is_ok()) {
             let old = stored.meta.get(&r.key);
             let created_ms = old.map_or(now, |m| m.created_ms);
             let uid = old.map_or_else(|| Arc::from(uid_v4().as_str()), |m| m.uid.clone());
+            if mode == ApplyMode::Apply
+                && let Some(old) = old
+                && old.last_applied.is_none()
+            {
+                warnings.push(format!(
+                    "Warning: resource ciliumnetworkpolicies/{} is missing the kubectl.kubernetes.io/last-applied-configuration annotation which is required by kubectl apply. kubectl apply should only be used on resources created declaratively by either kubectl create --save-config or kubectl apply. The missing annotation will be patched automatically.",
+                    r.key.name
+                ));
+                // The annotation is patched in: the object changed even if its spec did not.
+                if matches!(r.result, Ok(manifest::Change::Unchanged)) {
+                    r.result = Ok(manifest::Change::Configured);
+                }
+            }
+            let last_applied = if records {
+                applied.get(&r.key).cloned()
+            } else {
+                old.and_then(|m| m.last_applied.clone())
+            };
             stored.meta.insert(
                 r.key.clone(),
                 Meta {
                     created_ms,
                     origin: origin.to_string(),
                     uid,
+                    last_applied,
                 },
             );
         }
         self.install(&stored);
-        results
+        (results, warnings)
     }
 
     /// Delete policies by key.
@@ -251,7 +335,12 @@ impl PolicyStore {
         if let Err(e) = self.save(stored) {
             tracing::warn!(error = %e, "saving the galaxy's policies failed: they will not survive a crash");
         }
-        let engine = Engine::new(stored.policies.policy_set(), self.endpoints.clone());
+        let endpoints = self
+            .endpoints
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let engine = Engine::new(stored.policies.policy_set(), endpoints);
         let uids = stored
             .meta
             .iter()

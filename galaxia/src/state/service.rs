@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
-use super::pod::{Pod, PodId};
+use super::arena::Members;
+use super::pod::Pod;
 use crate::flows::flow::ServiceRef;
 use crate::manifest::ServiceModel;
 
@@ -17,8 +18,8 @@ pub struct Service {
     pub cluster_ip: Ipv4Addr,
     /// How flows name it (`destination_service`).
     pub flow_ref: Arc<ServiceRef>,
-    /// The pods the selector picks (fixed: pods do not come and go).
-    pub members: Vec<PodId>,
+    /// The pods the selector has picked (deleted pods stay, never ready again).
+    pub members: Members,
     next: AtomicUsize,
 }
 
@@ -26,14 +27,13 @@ impl Service {
     pub fn new(
         model: ServiceModel,
         cluster_ip: Ipv4Addr,
-        pods: &[Pod],
+        pods: &[&Pod],
         created: SystemTime,
     ) -> Service {
-        let members = pods
-            .iter()
-            .filter(|p| model.selects(&p.model))
-            .map(|p| p.id)
-            .collect();
+        let members = Members::with_capacity(super::cluster::POD_CAPACITY);
+        for p in pods.iter().filter(|p| model.selects(&p.model)) {
+            let _ = members.push(p.id);
+        }
         Service {
             flow_ref: Arc::new(ServiceRef {
                 name: Arc::from(model.name.as_str()),
@@ -44,6 +44,13 @@ impl Service {
             cluster_ip,
             members,
             next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Take `pod` as a member when the selector picks it.
+    pub fn admit(&self, pod: &Pod) {
+        if self.model.selects(&pod.model) {
+            let _ = self.members.push(pod.id);
         }
     }
 

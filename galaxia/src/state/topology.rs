@@ -132,6 +132,38 @@ impl Topology {
             .collect()
     }
 
+    /// Place one more pod beside the `live` ones (node, IP): the least loaded worker, an IP of
+    /// its /24 that no live pod holds.
+    pub fn place_one(&self, pod: &PodModel, live: &[(usize, Ipv4Addr)]) -> (usize, Ipv4Addr) {
+        let mut workers: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| !self.nodes[i].control_plane)
+            .collect();
+        if workers.is_empty() {
+            workers = (0..self.nodes.len()).collect();
+        }
+        let load = |n: usize| live.iter().filter(|(node, _)| *node == n).count();
+        let node = workers
+            .iter()
+            .copied()
+            .min_by_key(|&i| (load(i), i))
+            .unwrap_or(0);
+        let span = 255 - FIRST_POD_HOST;
+        let base = u32::from(self.nodes[node].pod_cidr);
+        let mut host = FIRST_POD_HOST + hash(&format!("{}/{}", pod.namespace, pod.name)) % span;
+        for _ in 0..span {
+            let ip = Ipv4Addr::from(base + host);
+            if !live.iter().any(|(_, taken)| *taken == ip) {
+                break;
+            }
+            host = if host == 254 {
+                FIRST_POD_HOST
+            } else {
+                host + 1
+            };
+        }
+        (node, Ipv4Addr::from(base + host))
+    }
+
     /// The service subnet (network, prefix length).
     pub fn service_subnet(&self) -> (Ipv4Addr, u8) {
         self.service_net

@@ -1,0 +1,304 @@
+//! The verbs that change a running galaxy's workloads, as kubectl 1.31 prints them, through the
+//! real binary against a real galaxy: `delete pod` (a Deployment's replica is replaced under a
+//! new name; a bare pod is gone), `scale`, `rollout restart` (new names, the Service keeps
+//! landing ships), `logs` with `--previous` after an explosion and `--tail`, kubectl's NotFound
+//! and BadRequest errors with exit 1, and `apply` over `create`'s missing last-applied warning.
+
+#![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure report
+
+mod galaxy_util;
+
+use galaxy_util::{Galaxy, describe, eventually};
+
+const SVC: &str = "http://estrela-da-morte.default.svc.cluster.local";
+
+/// `get pods`' rows: NAME, READY, STATUS, RESTARTS.
+fn rows(g: &Galaxy) -> Vec<Vec<String>> {
+    g.ok(&["get", "pods", "--no-headers"])
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// The Death Star replicas' names, sorted (as `get pods` lists them).
+fn replicas(g: &Galaxy) -> Vec<String> {
+    rows(g)
+        .into_iter()
+        .map(|r| r[0].clone())
+        .filter(|n| n.starts_with("estrela-da-morte-"))
+        .collect()
+}
+
+fn ready_replicas(g: &Galaxy) -> usize {
+    rows(g)
+        .iter()
+        .filter(|r| r[0].starts_with("estrela-da-morte-") && r[1] == "1/1")
+        .count()
+}
+
+/// A landing from caca-tie through the Service: `Ship landed`.
+fn lands(g: &Galaxy) {
+    let url = format!("{SVC}/v1/request-landing");
+    let out = g.curl(true, "caca-tie", &["-s", "-m", "5", "-XPOST", &url]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Ship landed\n",
+        "{}",
+        describe(&["exec caca-tie -- curl -XPOST", &url], &out)
+    );
+}
+
+/// A failure's stderr and exit code.
+fn fails(g: &Galaxy, args: &[&str]) -> String {
+    let out = g.run(args);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(args, &out));
+    assert!(out.stdout.is_empty(), "{}", describe(args, &out));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn delete_scale_and_rollout_restart_replace_replicas_and_ships_keep_landing() {
+    let g = Galaxy::up(&["k8s/starwars.yml"], &["--no-patrol"]);
+    let before = replicas(&g);
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    // delete pod: kubectl's line; the ReplicaSet makes another with a new suffix, same hash.
+    let victim = before[0].clone();
+    assert_eq!(
+        g.ok(&["delete", "pod", &victim]),
+        format!("pod \"{victim}\" deleted\n")
+    );
+    let after = replicas(&g);
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(!after.contains(&victim), "{after:?}");
+    let hash = |n: &str| n.rsplitn(2, '-').nth(1).unwrap().to_string();
+    assert!(after.iter().all(|n| hash(n) == hash(&victim)), "{after:?}");
+    eventually("two ready replicas after delete", || {
+        ready_replicas(&g) == 2
+    });
+    for _ in 0..4 {
+        lands(&g);
+    }
+    // The gone pod is NotFound for every verb.
+    let err = fails(&g, &["delete", "pod", &victim]);
+    assert_eq!(
+        err,
+        format!("Error from server (NotFound): pods \"{victim}\" not found\n")
+    );
+    let err = fails(&g, &["logs", &victim]);
+    assert_eq!(
+        err,
+        format!("Error from server (NotFound): pods \"{victim}\" not found\n")
+    );
+
+    // scale up: three replicas, all of them serving; scale down removes pods.
+    assert_eq!(
+        g.ok(&["scale", "deployment", "estrela-da-morte", "--replicas=3"]),
+        "deployment.apps/estrela-da-morte scaled\n"
+    );
+    assert_eq!(replicas(&g).len(), 3);
+    eventually("three ready replicas", || ready_replicas(&g) == 3);
+    let mut hosts = std::collections::BTreeSet::new();
+    for _ in 0..12 {
+        let out = g.curl(true, "caca-tie", &["-s", "-m", "5", &format!("{SVC}/v1")]);
+        let body = String::from_utf8_lossy(&out.stdout).into_owned();
+        let host = body
+            .lines()
+            .find(|l| l.contains("\"hostname\""))
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_string();
+        hosts.insert(host);
+    }
+    assert_eq!(
+        hosts.len(),
+        3,
+        "the Service balances over the new replica too: {hosts:?}"
+    );
+    assert_eq!(
+        g.ok(&["scale", "deployment/estrela-da-morte", "--replicas", "1"]),
+        "deployment.apps/estrela-da-morte scaled\n"
+    );
+    assert_eq!(replicas(&g).len(), 1);
+    lands(&g);
+    let err = fails(&g, &["scale", "deployment", "nope", "--replicas=2"]);
+    assert_eq!(
+        err,
+        "Error from server (NotFound): deployments.apps \"nope\" not found\n"
+    );
+    g.ok(&["scale", "deployment", "estrela-da-morte", "--replicas=2"]);
+    eventually("two ready replicas again", || ready_replicas(&g) == 2);
+
+    // rollout restart: every replica replaced by one of a new template hash, one at a time,
+    // while ships keep landing.
+    let old = replicas(&g);
+    assert_eq!(
+        g.ok(&["rollout", "restart", "deployment/estrela-da-morte"]),
+        "deployment.apps/estrela-da-morte restarted\n"
+    );
+    let start = std::time::Instant::now();
+    loop {
+        lands(&g);
+        let now = replicas(&g);
+        if now.len() == 2 && now.iter().all(|n| !old.contains(n)) && ready_replicas(&g) == 2 {
+            assert!(
+                now.iter().all(|n| hash(n) != hash(&old[0])),
+                "{now:?} {old:?}"
+            );
+            break;
+        }
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "rollout did not finish: {now:?}"
+        );
+    }
+    assert_eq!(
+        g.ok(&["rollout", "restart", "deployment", "estrela-da-morte"]),
+        "deployment.apps/estrela-da-morte restarted\n"
+    );
+    let err = fails(&g, &["rollout", "restart", "deployment/nope"]);
+    assert_eq!(
+        err,
+        "Error from server (NotFound): deployments.apps \"nope\" not found\n"
+    );
+
+    // A bare pod is deleted for good.
+    assert_eq!(g.ok(&["delete", "pod", "asa-x"]), "pod \"asa-x\" deleted\n");
+    assert!(rows(&g).iter().all(|r| r[0] != "asa-x"));
+    g.stop();
+}
+
+#[test]
+fn logs_show_the_access_log_and_previous_shows_the_explosion() {
+    let g = Galaxy::up(
+        &["k8s/starwars.yml"],
+        &[
+            "--no-patrol",
+            "--explode-after",
+            "1s",
+            "--restart-backoff",
+            "1s",
+        ],
+    );
+    let ds = replicas(&g);
+    // No previous container before a restart: kubectl's BadRequest.
+    let err = fails(&g, &["logs", &ds[0], "--previous"]);
+    assert_eq!(
+        err,
+        format!(
+            "Error from server (BadRequest): previous terminated container \"estrela-da-morte\" in pod \"{}\" not found\n",
+            ds[0]
+        )
+    );
+    let err = fails(&g, &["logs", "nope"]);
+    assert_eq!(
+        err,
+        "Error from server (NotFound): pods \"nope\" not found\n"
+    );
+    for _ in 0..4 {
+        lands(&g);
+    }
+    let both = format!("{}{}", g.ok(&["logs", &ds[0]]), g.ok(&["logs", &ds[1]]));
+    assert!(both.contains("estrela-da-morte is up"), "{both}");
+    assert!(both.contains("\"path\":\"/v1/request-landing\""), "{both}");
+    let last = g.ok(&["logs", &ds[0], "--tail", "1"]);
+    assert_eq!(last.lines().count(), 1, "{last}");
+
+    // The exhaust port: the replica that took it explodes and restarts; its previous log ends
+    // with the panic.
+    let out = g.curl(
+        true,
+        "caca-tie",
+        &["-s", "-XPUT", &format!("{SVC}/v1/exhaust-port")],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Panic: deathstar exploded"));
+    let mut exploded = None;
+    eventually("a replica restarts after the exhaust port", || {
+        exploded = rows(&g)
+            .into_iter()
+            .find(|r| r[3] == "1" && r[1] == "1/1")
+            .map(|r| r[0].clone());
+        exploded.is_some()
+    });
+    let exploded = exploded.unwrap();
+    let prev = g.ok(&["logs", &exploded, "-p"]);
+    assert!(
+        prev.contains("exhaust port hit: the Death Star explodes"),
+        "{prev}"
+    );
+    assert!(
+        prev.contains("\"path\":\"/v1/exhaust-port\",\"status\":503"),
+        "{prev}"
+    );
+    assert!(prev.contains("the Death Star exploded"), "{prev}");
+    assert!(
+        prev.ends_with("        temp/main.go:5 +0x85\n")
+            && prev.contains("Panic: deathstar exploded\n"),
+        "{prev}"
+    );
+    let now = g.ok(&["logs", &exploded]);
+    assert!(
+        now.contains("estrela-da-morte is up") && !now.contains("exploded"),
+        "{now}"
+    );
+
+    // -f prints what comes and ends when the pod is deleted.
+    let mut follow = g
+        .command(&["logs", "-f", &exploded])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    g.ok(&["delete", "pod", &exploded]);
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = follow.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "logs -f did not end with its pod"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(status.success());
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut follow.stdout.take().unwrap(), &mut text).unwrap();
+    assert!(text.contains("estrela-da-morte is up"), "{text}");
+
+    // A ship's log: its patrol.
+    let ship = g.ok(&["logs", "caca-tie"]);
+    assert!(ship.contains("patrol started"), "{ship}");
+    g.stop();
+}
+
+#[test]
+fn apply_over_create_warns_of_the_missing_last_applied_annotation() {
+    let g = Galaxy::up(&["k8s/starwars.yml"], &["--no-patrol"]);
+    let warning = "Warning: resource ciliumnetworkpolicies/regra1 is missing the kubectl.kubernetes.io/last-applied-configuration annotation which is required by kubectl apply. kubectl apply should only be used on resources created declaratively by either kubectl create --save-config or kubectl apply. The missing annotation will be patched automatically.\n";
+    let args = ["create", "-f", "k8s/politica_l4.yml"];
+    assert_eq!(
+        g.ok(&args),
+        "ciliumnetworkpolicy.cilium.io/regra1 created\n"
+    );
+    let args = ["apply", "-f", "k8s/politica_l4.yml"];
+    let out = g.run(&args);
+    assert!(out.status.success(), "{}", describe(&args, &out));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), warning);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ciliumnetworkpolicy.cilium.io/regra1 configured\n"
+    );
+    // Patched: the next apply neither warns nor changes anything.
+    let out = g.run(&args);
+    assert!(out.stderr.is_empty(), "{}", describe(&args, &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ciliumnetworkpolicy.cilium.io/regra1 unchanged\n"
+    );
+    // create --save-config records it: no warning.
+    g.ok(&["delete", "cnp", "regra1"]);
+    g.ok(&["create", "--save-config", "-f", "k8s/politica_l4.yml"]);
+    let out = g.run(&args);
+    assert!(out.stderr.is_empty(), "{}", describe(&args, &out));
+    g.stop();
+}
