@@ -14,12 +14,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    app::init_logging(cli.log_format);
+    let logs = app::init_logging(&cli);
     app::raise_open_file_limit();
     // Unlocked stdout: verbs that run servers may print from several threads.
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let terminal = std::io::IsTerminal::is_terminal(&out);
-    match app::run(cli, Io::new(&mut out, &mut err).with_terminal(terminal)) {
+    match app::run(
+        cli,
+        &logs,
+        Io::new(&mut out, &mut err).with_terminal(terminal),
+    ) {
         Ok(()) => ExitCode::SUCCESS,
         // `galaxia policy table | head` closes the pipe early; that is not a failure.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,

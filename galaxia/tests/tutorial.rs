@@ -49,4 +49,18 @@ fn the_tutorial_passes() {
         stdout.contains("ciliumnetworkpolicy.cilium.io/regra1 configured"),
         "{stdout}"
     );
+    // The galaxy's log lines go to the file the first line names, never into the narration.
+    assert!(
+        stdout.lines().next().is_some_and(|l| l.starts_with(
+            "The galaxy's logs (warnings, the explosion, the restarts) go to the file "
+        )),
+        "{stdout}"
+    );
+    for l in stdout.lines().chain(stderr.lines()) {
+        assert!(!l.trim_start().starts_with('{'), "a JSON line: {l}");
+    }
+    assert!(
+        !stderr.contains(" WARN ") && !stderr.contains(" INFO "),
+        "log lines on stderr: {stderr}"
+    );
 }

@@ -1,18 +1,23 @@
-//! `galaxia get TYPE[,TYPE...] [NAME...]`: kubectl's tables of the running galaxy (pods, Services,
-//! CiliumNetworkPolicies; `all` is pods and Services), with kubectl's spellings, columns, order
-//! (by name) and flags: `-l`, `-n`, `-A`, `--show-labels`, `--no-headers`, `-o wide|json|name`.
+//! `galaxia get TYPE[,TYPE...] [NAME...]`: kubectl's tables of the running galaxy (pods,
+//! Services, Deployments, ReplicaSets, Endpoints, CiliumNetworkPolicies; `all` as kubectl's
+//! category), with kubectl's spellings, columns, order (by name) and flags: `-l`, `-n`, `-A`,
+//! `--show-labels`, `--no-headers`, `-o wide|name|json|yaml|jsonpath=...`, `-w`.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use clap::ValueEnum;
+use serde_json::Value;
 
 use super::error::Error;
+use super::jsonpath::Template;
 use super::kubectl::{age, not_found};
-use super::print::{Format, Io, OutputArgs, Table, write_json};
+use super::output::{self, Printer, Workload};
+use super::print::{Format, Io, OutputArgs};
 use super::selector::Selector;
 use super::session::connect;
 use crate::clock::from_epoch_ms;
+use crate::control::Control;
 use crate::control::discovery::ControlArgs;
 use crate::control::views::{PodView, ServiceView};
 use crate::manifest::ObjectKind;
@@ -24,6 +29,12 @@ pub enum Resource {
     Pods,
     #[value(name = "svc", alias = "service", alias = "services")]
     Services,
+    #[value(name = "deploy", alias = "deployment", alias = "deployments")]
+    Deployments,
+    #[value(name = "rs", alias = "replicaset", alias = "replicasets")]
+    ReplicaSets,
+    #[value(name = "ep", alias = "endpoints")]
+    Endpoints,
     #[value(
         name = "cnp",
         alias = "ciliumnetworkpolicy",
@@ -37,7 +48,8 @@ impl Resource {
     pub fn kind(self) -> ObjectKind {
         match self {
             Resource::Pods => ObjectKind::Pod,
-            Resource::Services => ObjectKind::Service,
+            Resource::Services | Resource::Endpoints => ObjectKind::Service,
+            Resource::Deployments | Resource::ReplicaSets => ObjectKind::Deployment,
             Resource::Policies => ObjectKind::CiliumNetworkPolicy,
         }
     }
@@ -47,7 +59,35 @@ impl Resource {
         match self {
             Resource::Pods => "pod",
             Resource::Services => "service",
+            Resource::Deployments => "deployment.apps",
+            Resource::ReplicaSets => "replicaset.apps",
+            Resource::Endpoints => "endpoints",
             Resource::Policies => "ciliumnetworkpolicy.cilium.io",
+        }
+    }
+
+    /// The plural of kubectl's NotFound message.
+    fn plural(self) -> &'static str {
+        match self {
+            Resource::Pods => "pods",
+            Resource::Services => "services",
+            Resource::Deployments => "deployments.apps",
+            Resource::ReplicaSets => "replicasets.apps",
+            Resource::Endpoints => "endpoints",
+            Resource::Policies => "ciliumnetworkpolicies.cilium.io",
+        }
+    }
+
+    /// `Error from server (NotFound): deployments.apps "x" not found`.
+    pub fn not_found(self, name: &str) -> String {
+        match self {
+            Resource::Pods | Resource::Services | Resource::Policies => {
+                not_found(self.kind(), name)
+            }
+            other => format!(
+                "Error from server (NotFound): {} \"{name}\" not found",
+                other.plural()
+            ),
         }
     }
 
@@ -57,9 +97,19 @@ impl Resource {
         let mut kinds = Vec::new();
         for word in s.split(',') {
             let found = match word.to_ascii_lowercase().as_str() {
-                // kubectl's `all` category holds the workloads and Services; a galaxy has pods
-                // and Services of those (its Deployments are not objects of their own here).
-                "all" => vec![Resource::Pods, Resource::Services],
+                // kubectl's `all` category, of the kinds a galaxy has, in its order.
+                "all" => vec![
+                    Resource::Pods,
+                    Resource::Services,
+                    Resource::Deployments,
+                    Resource::ReplicaSets,
+                ],
+                // kubectl's group-qualified spellings.
+                "deployments.apps" | "deployment.apps" => vec![Resource::Deployments],
+                "replicasets.apps" | "replicaset.apps" => vec![Resource::ReplicaSets],
+                "ciliumnetworkpolicies.cilium.io" | "ciliumnetworkpolicy.cilium.io" => {
+                    vec![Resource::Policies]
+                }
                 w => vec![Resource::from_str(w, false).map_err(|_| {
                     format!("error: the server doesn't have a resource type \"{word}\"")
                 })?],
@@ -74,11 +124,13 @@ impl Resource {
     }
 }
 
-/// Show pods, Services or CiliumNetworkPolicies of the running galaxy.
+/// Show pods, Services, Deployments, ReplicaSets, Endpoints or CiliumNetworkPolicies of the
+/// running galaxy.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// What to list: pods (po), svc (service), cnp (ciliumnetworkpolicy), a comma list of them
-    /// (`pod,svc`), or `all` (pods and Services).
+    /// What to list: pods (po), svc (service), deploy (deployment), rs (replicaset),
+    /// ep (endpoints), cnp (ciliumnetworkpolicy), a comma list of them (`pod,svc`), `all`, or
+    /// TYPE/NAME.
     #[arg(value_name = "TYPE")]
     pub resource: String,
     /// Only these.
@@ -99,8 +151,12 @@ pub struct Args {
     /// Leave out the header line.
     #[arg(long = "no-headers")]
     pub no_headers: bool,
-    /// `wide` adds IP and NODE (pods) or SELECTOR (Services); `name` prints `kind/name`;
-    /// `json` is galaxia's own view of one kind.
+    /// After the table, print a line for every change (one kind only); Ctrl+C ends it.
+    #[arg(short = 'w', long = "watch")]
+    pub watch: bool,
+    /// `wide` adds kubectl's wide columns; `name` prints `kind/name`; `json` and `yaml` print
+    /// the objects as the API server gives them (a `List` for several); `jsonpath=TEMPLATE`
+    /// (`{.items[*].metadata.name}`, `{range .items[*]}{.metadata.name}{"\n"}{end}`).
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -108,126 +164,486 @@ pub struct Args {
 }
 
 /// What the flags ask of every table.
-struct Shape {
-    wide: bool,
-    names_only: bool,
-    with_kind: bool,
-    all_namespaces: bool,
-    show_labels: bool,
-    no_headers: bool,
+pub(crate) struct Shape {
+    pub wide: bool,
+    pub with_kind: bool,
+    pub all_namespaces: bool,
+    pub show_labels: bool,
+    pub no_headers: bool,
+}
+
+/// One object: its table cells and its API shape.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub kind: Resource,
+    pub namespace: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub cells: Vec<String>,
+    pub wide: Vec<String>,
+    pub object: Value,
+}
+
+/// The galaxy's objects, fetched once a route however many kinds need them.
+pub(crate) struct Snapshot {
+    pub pods: Vec<PodView>,
+    /// The control API's Deployment views, as JSON (read by field name).
+    pub deployments: Vec<Value>,
+    pub services: Vec<ServiceView>,
+    pub policies: Vec<crate::state::StoredPolicy>,
+}
+
+impl Snapshot {
+    pub fn fetch(
+        control: &Control,
+        rt: &tokio::runtime::Runtime,
+        kinds: &[Resource],
+    ) -> Result<Snapshot, Error> {
+        let need = |ks: &[Resource]| kinds.iter().any(|k| ks.contains(k));
+        let pods = if need(&[Resource::Pods, Resource::Deployments, Resource::ReplicaSets]) {
+            rt.block_on(control.pods())?
+        } else {
+            Vec::new()
+        };
+        let deployments = if need(&[Resource::Deployments, Resource::ReplicaSets]) {
+            rt.block_on(control.deployments())?
+                .iter()
+                .filter_map(|d| serde_json::to_value(d).ok())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let services = if need(&[Resource::Services, Resource::Endpoints]) {
+            rt.block_on(control.services())?
+        } else {
+            Vec::new()
+        };
+        let policies = if need(&[Resource::Policies]) {
+            rt.block_on(control.policies())?.policies
+        } else {
+            Vec::new()
+        };
+        Ok(Snapshot {
+            pods,
+            deployments,
+            services,
+            policies,
+        })
+    }
+
+    /// One kind's rows, sorted by namespace and name.
+    pub fn rows(&self, kind: Resource, now: SystemTime) -> Vec<Row> {
+        let ago = |ms: u64| age(from_epoch_ms(ms), now);
+        let mut rows: Vec<Row> = match kind {
+            Resource::Pods => self.pods.iter().map(|p| pod_row(p, now)).collect(),
+            Resource::Services => self
+                .services
+                .iter()
+                .map(|s| Row {
+                    kind,
+                    namespace: s.namespace.clone(),
+                    name: s.name.clone(),
+                    labels: s.labels.clone(),
+                    cells: vec![
+                        "ClusterIP".into(),
+                        s.cluster_ip.clone(),
+                        "<none>".into(),
+                        s.ports.join(","),
+                        ago(s.created_ms),
+                    ],
+                    wide: vec![labels_or_none(&s.selector)],
+                    object: output::service_object(s),
+                })
+                .collect(),
+            Resource::Endpoints => self
+                .services
+                .iter()
+                .map(|s| {
+                    let object = output::endpoints_object(s);
+                    Row {
+                        kind,
+                        namespace: s.namespace.clone(),
+                        name: s.name.clone(),
+                        labels: s.labels.clone(),
+                        cells: vec![format_endpoints(&object), ago(s.created_ms)],
+                        wide: vec![],
+                        object,
+                    }
+                })
+                .collect(),
+            Resource::Deployments => output::workloads(&self.deployments, &self.pods)
+                .iter()
+                .map(|w| {
+                    let (names, images) = w.containers();
+                    let object = w.deployment_object();
+                    Row {
+                        kind,
+                        namespace: w.namespace.clone(),
+                        name: w.name.clone(),
+                        labels: labels_of(&object["metadata"]["labels"]),
+                        cells: vec![
+                            format!("{}/{}", w.ready, w.replicas),
+                            w.updated.to_string(),
+                            w.ready.min(w.replicas).to_string(),
+                            ago(w.created_ms),
+                        ],
+                        wide: vec![names, images, selector_of(w, false)],
+                        object,
+                    }
+                })
+                .collect(),
+            Resource::ReplicaSets => output::workloads(&self.deployments, &self.pods)
+                .iter()
+                .map(|w| {
+                    let (names, images) = w.containers();
+                    let object = w.replica_set_object();
+                    Row {
+                        kind,
+                        namespace: w.namespace.clone(),
+                        name: w.replica_set(),
+                        labels: labels_of(&object["metadata"]["labels"]),
+                        cells: vec![
+                            w.replicas.to_string(),
+                            w.updated.to_string(),
+                            w.ready.min(w.updated).to_string(),
+                            ago(w.created_ms),
+                        ],
+                        wide: vec![names, images, selector_of(w, true)],
+                        object,
+                    }
+                })
+                .collect(),
+            Resource::Policies => self
+                .policies
+                .iter()
+                .map(|p| {
+                    let object = output::policy_object(p);
+                    Row {
+                        kind,
+                        namespace: p.namespace.clone(),
+                        name: p.name.clone(),
+                        labels: labels_of(&object["metadata"]["labels"]),
+                        // The CRD's one additionalPrinterColumn: Age (.metadata.creationTimestamp).
+                        cells: vec![ago(p.created_ms)],
+                        wide: vec![],
+                        object,
+                    }
+                })
+                .collect(),
+        };
+        rows.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        rows
+    }
+}
+
+fn pod_row(p: &PodView, now: SystemTime) -> Row {
+    let restarts = match p.last_restart_ms {
+        Some(ms) if p.restarts > 0 => {
+            format!("{} ({} ago)", p.restarts, age(from_epoch_ms(ms), now))
+        }
+        _ => p.restarts.to_string(),
+    };
+    Row {
+        kind: Resource::Pods,
+        namespace: p.namespace.clone(),
+        name: p.name.clone(),
+        labels: p.labels.clone(),
+        cells: vec![
+            format!("{}/1", u8::from(p.ready)),
+            p.phase.to_string(),
+            restarts,
+            age(from_epoch_ms(p.created_ms), now),
+        ],
+        wide: vec![
+            p.ip.clone(),
+            p.node.clone(),
+            "<none>".into(),
+            "<none>".into(),
+        ],
+        object: output::pod_object(p),
+    }
+}
+
+/// A Deployment's selector as kubectl's wide column prints it (the ReplicaSet's adds the
+/// template hash).
+fn selector_of(w: &Workload, with_hash: bool) -> String {
+    let mut sel = w.selector();
+    if with_hash && !sel.is_empty() {
+        sel.insert(
+            crate::manifest::POD_TEMPLATE_HASH.to_string(),
+            w.hash.clone(),
+        );
+    }
+    labels_or_none(&sel)
+}
+
+/// kubectl's formatEndpoints: `ip:port` for every port and ready address, the first three and
+/// ` + N more...`; `<none>` without subsets.
+pub(crate) fn format_endpoints(ep: &Value) -> String {
+    let Some(subsets) = ep["subsets"].as_array() else {
+        return "<none>".into();
+    };
+    let mut list = Vec::new();
+    let mut count = 0;
+    for ss in subsets {
+        let addrs: Vec<&str> = ss["addresses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["ip"].as_str())
+            .collect();
+        for p in ss["ports"].as_array().into_iter().flatten() {
+            count += addrs.len();
+            for a in &addrs {
+                if list.len() == 3 {
+                    break;
+                }
+                list.push(format!("{a}:{}", p["port"]));
+            }
+        }
+    }
+    let text = list.join(",");
+    if count > 3 {
+        format!("{text} + {} more...", count - 3)
+    } else {
+        text
+    }
+}
+
+fn labels_of(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `key=value,...` sorted by key, as kubectl prints labels and selectors; `<none>` when empty.
+pub(crate) fn labels_or_none(labels: &BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        return "<none>".into();
+    }
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A kind's column heads after NAME, and those `-o wide` adds.
+pub(crate) fn heads(kind: Resource) -> (&'static [&'static str], &'static [&'static str]) {
+    match kind {
+        Resource::Pods => (
+            &["READY", "STATUS", "RESTARTS", "AGE"],
+            &["IP", "NODE", "NOMINATED NODE", "READINESS GATES"],
+        ),
+        Resource::Services => (
+            &["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
+            &["SELECTOR"],
+        ),
+        Resource::Deployments => (
+            &["READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+            &["CONTAINERS", "IMAGES", "SELECTOR"],
+        ),
+        Resource::ReplicaSets => (
+            &["DESIRED", "CURRENT", "READY", "AGE"],
+            &["CONTAINERS", "IMAGES", "SELECTOR"],
+        ),
+        Resource::Endpoints => (&["ENDPOINTS", "AGE"], &[]),
+        Resource::Policies => (&["AGE"], &[]),
+    }
+}
+
+/// The header cells for these flags.
+pub(crate) fn header(kind: Resource, shape: &Shape) -> Vec<String> {
+    let (head, wide_head) = heads(kind);
+    let mut columns: Vec<String> = Vec::new();
+    if shape.all_namespaces {
+        columns.push("NAMESPACE".into());
+    }
+    columns.push("NAME".into());
+    columns.extend(head.iter().map(|s| s.to_string()));
+    if shape.wide {
+        columns.extend(wide_head.iter().map(|s| s.to_string()));
+    }
+    if shape.show_labels {
+        columns.push("LABELS".into());
+    }
+    columns
+}
+
+/// One row's cells for these flags.
+pub(crate) fn cells(r: &Row, shape: &Shape) -> Vec<String> {
+    let mut cells = Vec::new();
+    if shape.all_namespaces {
+        cells.push(r.namespace.clone());
+    }
+    cells.push(if shape.with_kind {
+        format!("{}/{}", r.kind.prefix(), r.name)
+    } else {
+        r.name.clone()
+    });
+    cells.extend(r.cells.iter().cloned());
+    if shape.wide {
+        cells.extend(r.wide.iter().cloned());
+    }
+    if shape.show_labels {
+        cells.push(labels_or_none(&r.labels));
+    }
+    cells
+}
+
+/// Which objects the command line asks for.
+pub(crate) struct Filter {
+    pub namespace: String,
+    pub all_namespaces: bool,
+    pub selector: Option<Selector>,
+    pub names: Vec<String>,
+}
+
+impl Filter {
+    pub fn keep(&self, r: &Row) -> bool {
+        (self.all_namespaces || r.namespace == self.namespace)
+            && self.selector.as_ref().is_none_or(|s| s.matches(&r.labels))
+            && (self.names.is_empty() || self.names.contains(&r.name))
+    }
 }
 
 pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
-    let format = args
-        .output
-        .format(&[Format::Json, Format::Wide, Format::Name])?;
-    let kinds = match Resource::parse_list(&args.resource) {
+    let format = args.output.format(&[
+        Format::Wide,
+        Format::Name,
+        Format::Json,
+        Format::Yaml,
+        Format::JsonPath(String::new()),
+    ])?;
+    let (type_word, mut names) = match args.resource.split_once('/') {
+        Some((t, n)) => (t.to_string(), vec![n.to_string()]),
+        None => (args.resource.clone(), Vec::new()),
+    };
+    names.extend(args.names.iter().cloned());
+    let kinds = match Resource::parse_list(&type_word) {
         Ok(k) => k,
         Err(message) => {
             writeln!(io.err, "{message}")?;
             return Err(Error::Reported(1));
         }
     };
-    let selector = match &args.selector {
-        Some(s) => Some(Selector::parse(s).map_err(Error::Usage)?),
-        None => None,
+    let printer = match &format {
+        Format::Json => Some(Printer::Json),
+        Format::Yaml => Some(Printer::Yaml),
+        Format::JsonPath(t) => {
+            Some(Printer::JsonPath(Template::parse(t).map_err(|e| {
+                Error::Usage(format!("error parsing jsonpath {t}, {e}"))
+            })?))
+        }
+        _ => None,
     };
-    if format == Format::Json && kinds.len() > 1 {
-        return Err(Error::Usage(
-            "-o json prints one kind at a time here (galaxia's own view of it): name one TYPE"
-                .into(),
-        ));
-    }
+    let filter = Filter {
+        namespace: args.namespace.clone(),
+        all_namespaces: args.all_namespaces,
+        selector: match &args.selector {
+            Some(s) => Some(Selector::parse(s).map_err(Error::Usage)?),
+            None => None,
+        },
+        names: names.clone(),
+    };
     let (control, rt) = connect(&args.control)?;
     let now = SystemTime::now();
+    let snapshot = Snapshot::fetch(&control, &rt, &kinds)?;
+    let groups: Vec<(Resource, Vec<Row>)> = kinds
+        .iter()
+        .map(|k| {
+            let rows: Vec<Row> = snapshot
+                .rows(*k, now)
+                .into_iter()
+                .filter(|r| filter.keep(r))
+                .collect();
+            (*k, rows)
+        })
+        .collect();
+    let mut missing: Vec<String> = Vec::new();
+    for (kind, rows) in &groups {
+        for n in &names {
+            if !rows.iter().any(|r| &r.name == n) {
+                missing.push(kind.not_found(n));
+            }
+        }
+    }
+    let found: usize = groups.iter().map(|(_, r)| r.len()).sum();
+    let kinds_found = groups.iter().filter(|(_, r)| !r.is_empty()).count();
+    if args.watch {
+        if kinds_found > 1 || kinds.len() > 1 && names.is_empty() {
+            writeln!(
+                io.err,
+                "error: watch is only supported on individual resources and resource collections - more than 1 resource was found"
+            )?;
+            return Err(Error::Reported(1));
+        }
+        if !missing.is_empty() {
+            for m in &missing {
+                writeln!(io.err, "{m}")?;
+            }
+            return Err(Error::Reported(1));
+        }
+    }
+
+    if let Some(printer) = printer {
+        // One name of one kind found is the object itself; anything else is a List.
+        let single = kinds.len() == 1 && names.len() == 1 && found == 1;
+        let objects: Vec<Value> = groups
+            .iter()
+            .flat_map(|(_, rows)| rows.iter().map(|r| r.object.clone()))
+            .collect();
+        // One name not found is only its error (kubectl's single item implied).
+        if names.len() != 1 || found > 0 {
+            io.out
+                .write_all(printer.print(objects, !single)?.as_bytes())?;
+        }
+        return report_missing(&missing, io);
+    }
+    if format == Format::Name {
+        for (kind, rows) in &groups {
+            for r in rows {
+                writeln!(io.out, "{}/{}", kind.prefix(), r.name)?;
+            }
+        }
+        return report_missing(&missing, io);
+    }
     let shape = Shape {
         wide: format == Format::Wide,
-        names_only: format == Format::Name,
-        with_kind: kinds.len() > 1,
+        with_kind: kinds_found > 1,
         all_namespaces: args.all_namespaces,
         show_labels: args.show_labels,
         no_headers: args.no_headers,
     };
-    // An object is shown when it is in the namespace asked, matches the selector and, when names
-    // are given, is one of them.
-    let keep = |ns: &str, name: &str, labels: &BTreeMap<String, String>| {
-        (args.all_namespaces || ns == args.namespace)
-            && selector.as_ref().is_none_or(|s| s.matches(labels))
-            && (args.names.is_empty() || args.names.iter().any(|n| n == name))
-    };
     let mut blocks: Vec<String> = Vec::new();
-    let mut missing: Vec<String> = Vec::new();
-    for kind in &kinds {
-        let (rendered, names): (Option<String>, Vec<String>) = match kind {
-            Resource::Pods => {
-                let mut pods = rt.block_on(control.pods())?;
-                pods.retain(|p| keep(&p.namespace, &p.name, &p.labels));
-                pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-                if format == Format::Json {
-                    note_missing(&args.names, pods.iter().map(|p| &p.name), *kind, io)?;
-                    return write_json(io.out, &pods);
-                }
-                let names = pods.iter().map(|p| p.name.clone()).collect();
-                (pods_table(&pods, &shape, now), names)
-            }
-            Resource::Services => {
-                let mut svcs = rt.block_on(control.services())?;
-                svcs.retain(|s| keep(&s.namespace, &s.name, &s.labels));
-                if format == Format::Json {
-                    note_missing(&args.names, svcs.iter().map(|s| &s.name), *kind, io)?;
-                    return write_json(io.out, &svcs);
-                }
-                let names = svcs.iter().map(|s| s.name.clone()).collect();
-                (services_table(&svcs, &shape, now), names)
-            }
-            Resource::Policies => {
-                let mut resp = rt.block_on(control.policies())?;
-                resp.policies
-                    .retain(|p| keep(&p.namespace, &p.name, &object_labels(&p.object)));
-                resp.policies
-                    .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-                if format == Format::Json {
-                    note_missing(
-                        &args.names,
-                        resp.policies.iter().map(|p| &p.name),
-                        *kind,
-                        io,
-                    )?;
-                    let objects: Vec<_> = resp.policies.iter().map(|p| &p.object).collect();
-                    return write_json(io.out, &objects);
-                }
-                let names = resp.policies.iter().map(|p| p.name.clone()).collect();
-                let rows: Vec<Row> = resp
-                    .policies
-                    .iter()
-                    .map(|p| Row {
-                        namespace: p.namespace.clone(),
-                        name: p.name.clone(),
-                        labels: object_labels(&p.object),
-                        cells: vec![age(from_epoch_ms(p.created_ms), now)],
-                        wide: vec![],
-                    })
-                    .collect();
-                (render(*kind, &["AGE"], &[], &rows, &shape), names)
-            }
-        };
-        for n in &args.names {
-            if !names.contains(n) {
-                missing.push(not_found(kind.kind(), n));
-            }
+    let mut widths = Vec::new();
+    for (kind, rows) in &groups {
+        if rows.is_empty() {
+            continue;
         }
-        blocks.extend(rendered);
+        widths = Vec::new();
+        let mut text = String::new();
+        let mut lines: Vec<Vec<String>> = Vec::new();
+        if !shape.no_headers {
+            lines.push(header(*kind, &shape));
+        }
+        lines.extend(rows.iter().map(|r| cells(r, &shape)));
+        super::watch::remember(&mut widths, &lines);
+        for l in &lines {
+            text.push_str(&super::watch::line(l, &widths));
+        }
+        blocks.push(text);
     }
-    // kubectl separates the kinds' tables with a blank line; names print one a line.
-    let sep = if shape.names_only { "" } else { "\n" };
-    io.out.write_all(blocks.join(sep).as_bytes())?;
+    // kubectl separates the kinds' tables with a blank line.
+    io.out.write_all(blocks.join("\n").as_bytes())?;
     if !missing.is_empty() {
-        for m in &missing {
-            writeln!(io.err, "{m}")?;
-        }
-        return Err(Error::Reported(1));
+        return report_missing(&missing, io);
     }
-    if blocks.is_empty() {
+    if blocks.is_empty() && !args.watch {
         // kubectl says so on stderr: `kubectl get cnp | wc -l` counts 0.
         if args.all_namespaces {
             writeln!(io.err, "No resources found")?;
@@ -239,181 +655,25 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
             )?;
         }
     }
+    if args.watch {
+        io.out.flush()?;
+        let kind = kinds[0];
+        let first = groups
+            .into_iter()
+            .next()
+            .map(|(_, r)| r)
+            .unwrap_or_default();
+        return super::watch::follow(&control, &rt, kind, &filter, &shape, first, widths, io);
+    }
     Ok(())
 }
 
-/// An object's `metadata.labels`, from its JSON.
-fn object_labels(object: &serde_json::Value) -> BTreeMap<String, String> {
-    object["metadata"]["labels"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// With `-o json` the names asked for that are not there are kubectl's NotFound errors.
-fn note_missing<'a>(
-    asked: &[String],
-    found: impl Iterator<Item = &'a String> + Clone,
-    kind: Resource,
-    io: &mut Io<'_>,
-) -> Result<(), Error> {
-    let gone: Vec<&String> = asked
-        .iter()
-        .filter(|n| !found.clone().any(|f| f == *n))
-        .collect();
-    for n in &gone {
-        writeln!(io.err, "{}", not_found(kind.kind(), n))?;
+fn report_missing(missing: &[String], io: &mut Io<'_>) -> Result<(), Error> {
+    if missing.is_empty() {
+        return Ok(());
     }
-    if gone.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Reported(1))
+    for m in missing {
+        writeln!(io.err, "{m}")?;
     }
-}
-
-/// One object's line: the cells after NAME, and those `-o wide` adds.
-struct Row {
-    namespace: String,
-    name: String,
-    labels: BTreeMap<String, String>,
-    cells: Vec<String>,
-    wide: Vec<String>,
-}
-
-fn pods_table(pods: &[PodView], shape: &Shape, now: SystemTime) -> Option<String> {
-    let rows: Vec<Row> = pods
-        .iter()
-        .map(|p| {
-            let restarts = match p.last_restart_ms {
-                Some(ms) if p.restarts > 0 => {
-                    format!("{} ({} ago)", p.restarts, age(from_epoch_ms(ms), now))
-                }
-                _ => p.restarts.to_string(),
-            };
-            Row {
-                namespace: p.namespace.clone(),
-                name: p.name.clone(),
-                labels: p.labels.clone(),
-                cells: vec![
-                    format!("{}/1", u8::from(p.ready)),
-                    p.phase.to_string(),
-                    restarts,
-                    age(from_epoch_ms(p.created_ms), now),
-                ],
-                wide: vec![
-                    p.ip.clone(),
-                    p.node.clone(),
-                    "<none>".into(),
-                    "<none>".into(),
-                ],
-            }
-        })
-        .collect();
-    render(
-        Resource::Pods,
-        &["READY", "STATUS", "RESTARTS", "AGE"],
-        &["IP", "NODE", "NOMINATED NODE", "READINESS GATES"],
-        &rows,
-        shape,
-    )
-}
-
-fn services_table(svcs: &[ServiceView], shape: &Shape, now: SystemTime) -> Option<String> {
-    let rows: Vec<Row> = svcs
-        .iter()
-        .map(|s| Row {
-            namespace: s.namespace.clone(),
-            name: s.name.clone(),
-            labels: s.labels.clone(),
-            cells: vec![
-                "ClusterIP".into(),
-                s.cluster_ip.clone(),
-                "<none>".into(),
-                s.ports.join(","),
-                age(from_epoch_ms(s.created_ms), now),
-            ],
-            wide: vec![labels_or_none(&s.selector)],
-        })
-        .collect();
-    render(
-        Resource::Services,
-        &["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
-        &["SELECTOR"],
-        &rows,
-        shape,
-    )
-}
-
-/// `key=value,...` sorted by key, as kubectl prints labels and selectors; `<none>` when empty.
-fn labels_or_none(labels: &BTreeMap<String, String>) -> String {
-    if labels.is_empty() {
-        return "<none>".into();
-    }
-    labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// One kind's table as kubectl lays it out for these flags; `None` when it has no rows.
-fn render(
-    kind: Resource,
-    head: &[&str],
-    wide_head: &[&str],
-    rows: &[Row],
-    shape: &Shape,
-) -> Option<String> {
-    if rows.is_empty() {
-        return None;
-    }
-    let name = |r: &Row| {
-        if shape.with_kind || shape.names_only {
-            format!("{}/{}", kind.prefix(), r.name)
-        } else {
-            r.name.clone()
-        }
-    };
-    if shape.names_only {
-        return Some(rows.iter().map(|r| name(r) + "\n").collect());
-    }
-    let mut columns: Vec<&str> = Vec::new();
-    if shape.all_namespaces {
-        columns.push("NAMESPACE");
-    }
-    columns.push("NAME");
-    columns.extend(head);
-    if shape.wide {
-        columns.extend(wide_head);
-    }
-    if shape.show_labels {
-        columns.push("LABELS");
-    }
-    let mut t = Table::kubectl(&columns);
-    for r in rows {
-        let mut cells = Vec::new();
-        if shape.all_namespaces {
-            cells.push(r.namespace.clone());
-        }
-        cells.push(name(r));
-        cells.extend(r.cells.iter().cloned());
-        if shape.wide {
-            cells.extend(r.wide.iter().cloned());
-        }
-        if shape.show_labels {
-            cells.push(labels_or_none(&r.labels));
-        }
-        t.row(cells);
-    }
-    let text = t.render();
-    Some(if shape.no_headers {
-        text.split_once('\n')
-            .map_or(String::new(), |(_, rest)| rest.to_string())
-    } else {
-        text
-    })
+    Err(Error::Reported(1))
 }

@@ -39,6 +39,10 @@ pub enum Format {
     Human,
     Wide,
     Json,
+    /// kubectl's `-o yaml`.
+    Yaml,
+    /// kubectl's `-o jsonpath=TEMPLATE` (the template as given).
+    JsonPath(String),
     /// kubectl's `-o name`: `kind/name` a line.
     Name,
     Markdown,
@@ -58,6 +62,8 @@ impl Format {
             "human" => Format::Human,
             "wide" => Format::Wide,
             "json" => Format::Json,
+            "yaml" => Format::Yaml,
+            t if t.starts_with("jsonpath=") => Format::JsonPath(t["jsonpath=".len()..].to_string()),
             "name" => Format::Name,
             "markdown" => Format::Markdown,
             "compact" => Format::Compact,
@@ -73,6 +79,8 @@ impl Format {
             Format::Human => "human",
             Format::Wide => "wide",
             Format::Json => "json",
+            Format::Yaml => "yaml",
+            Format::JsonPath(_) => "jsonpath",
             Format::Name => "name",
             Format::Markdown => "markdown",
             Format::Compact => "compact",
@@ -105,6 +113,9 @@ impl OutputArgs {
         match &self.output {
             None => Ok(Format::Human),
             Some(f) if allowed.contains(f) => Ok(f.clone()),
+            Some(Format::JsonPath(t)) if allowed.contains(&Format::JsonPath(String::new())) => {
+                Ok(Format::JsonPath(t.clone()))
+            }
             Some(f) => {
                 let names: Vec<&str> = allowed.iter().map(Format::name).collect();
                 Err(Error::Usage(format!(

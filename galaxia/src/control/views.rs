@@ -39,6 +39,16 @@ pub struct PodView {
     /// On the eBPF datapath: the pod's namespaces (`galaxia exec` runs commands inside).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<crate::ebpf::Sandbox>,
+    /// The Deployment that owns the pod (through its ReplicaSet), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The node's address (the pod's `status.hostIP`).
+    #[serde(default)]
+    pub node_ip: String,
+    /// The Pod object as declared or built from its Deployment's template (what `describe`,
+    /// `-o yaml` and `-o json` show, with the status the galaxy knows).
+    #[serde(default)]
+    pub object: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,6 +66,24 @@ pub struct ServiceView {
     /// The Service's own labels (`metadata.labels`).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The Service object as declared (`describe`, `-o yaml`).
+    #[serde(default)]
+    pub object: serde_json::Value,
+    /// Every selected pod and the container port each Service port reaches on it (the
+    /// EndpointSlices' content; `endpoints` above are the ready ones' names).
+    #[serde(default)]
+    pub members: Vec<MemberView>,
+}
+
+/// One pod behind a Service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberView {
+    pub pod: String,
+    pub ip: String,
+    pub ready: bool,
+    /// Per Service port (by its name, empty when unnamed): the container port, when the pod
+    /// has the port a named `targetPort` names.
+    pub ports: Vec<(String, Option<u16>, String)>,
 }
 
 /// Manifest text and the name it came from (a file, or `-`).
@@ -88,6 +116,9 @@ pub struct ApplyResponse {
     /// Documents left alone because of their kind (kubectl reports each as an error).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_run: Vec<NotRun>,
+    /// kubectl's warnings, printed to stderr before the result lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,9 +147,6 @@ pub fn pods(cluster: &Cluster) -> Vec<PodView> {
                 phase: st.phase,
                 restarts: st.restarts,
                 last_restart_ms: st.last_restart.map(epoch_ms),
-    /// kubectl's warnings, printed to stderr before the result lines.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
                 created_ms: epoch_ms(p.created),
                 egress: format!("http://{}", p.egress),
                 ip: p.info.ip.to_string(),
@@ -128,6 +156,14 @@ pub fn pods(cluster: &Cluster) -> Vec<PodView> {
                 identity: p.info.identity.0,
                 identity_labels: p.info.labels.clone(),
                 sandbox: crate::ebpf::registry::sandbox(cluster, p.id),
+                owner: p.model.owner.clone(),
+                node_ip: cluster
+                    .topology
+                    .nodes
+                    .get(p.node)
+                    .map(|n| n.address.to_string())
+                    .unwrap_or_default(),
+                object: serde_json::to_value(&p.model.pod).unwrap_or_default(),
             }
         })
         .collect()
@@ -156,6 +192,13 @@ pub fn services(cluster: &Cluster) -> Vec<ServiceView> {
             ("component".to_string(), "apiserver".to_string()),
             ("provider".to_string(), "kubernetes".to_string()),
         ]),
+        object: serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default"},
+            "spec": {"ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
+        }),
+        members: Vec::new(),
     };
     let mut all: Vec<ServiceView> = cluster
         .services
@@ -180,6 +223,31 @@ pub fn services(cluster: &Cluster) -> Vec<ServiceView> {
             created_ms: epoch_ms(s.created),
             cluster_ip: s.cluster_ip.to_string(),
             labels: s.model.service.metadata.labels.clone().unwrap_or_default(),
+            object: serde_json::to_value(&s.model.service).unwrap_or_default(),
+            members: s
+                .members
+                .iter()
+                .map(|&id| {
+                    let p = cluster.pod(id);
+                    MemberView {
+                        pod: p.name().to_string(),
+                        ip: p.info.ip.to_string(),
+                        ready: p.read(|st| st.ready),
+                        ports: s
+                            .model
+                            .ports
+                            .iter()
+                            .map(|sp| {
+                                (
+                                    sp.name.clone().unwrap_or_default(),
+                                    s.model.target_port_on(sp, &p.model),
+                                    sp.protocol.to_string(),
+                                )
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
         })
         .collect();
     if !all

@@ -2,7 +2,7 @@
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Lang {
-    /// Português (the book's language).
+    /// Português do Brasil (the book's language).
     Pt,
     /// English.
     En,

@@ -189,8 +189,8 @@ impl<'o> Runner<'o> {
         let shown = match cmd.galaxia {
             Galaxia::Verb(line) | Galaxia::Note(line) => line,
         };
-        let prompt = narration::book_prompt(self.lang);
-        writeln!(self.out, "  {prompt:>7}$ {}", cmd.book)?;
+        let (prompt, book) = cmd.book_line(self.lang);
+        writeln!(self.out, "  {prompt:>7}$ {book}")?;
         writeln!(self.out, "  {:>7}$ {shown}", "galaxia")?;
         self.out.flush()?;
         let Galaxia::Verb(line) = cmd.galaxia else {

@@ -25,7 +25,8 @@ pub enum Say {
     KeptLanding,
     L7Title,
     L7Intro,
-    PatrolsUnderL7,
+    TieLandsUnderL7,
+    XWingDroppedUnderL7,
     ObserveShowsDrops,
     CleanupTitle,
     XWingLandsAgain,
@@ -35,6 +36,68 @@ pub enum Say {
     UiExhaust,
     UiL7,
     UiCleanup,
+}
+
+impl Say {
+    /// Every text, for the tests that read the whole narration.
+    pub const ALL: &'static [Say] = &[
+        Say::DeployTitle,
+        Say::DeployIntro,
+        Say::AllReady,
+        Say::LandTitle,
+        Say::LandIntro,
+        Say::PatrolsLand,
+        Say::L4Title,
+        Say::L4Intro,
+        Say::XWingDroppedL4,
+        Say::ExhaustTitle,
+        Say::ExhaustIntro,
+        Say::ReplicaDown,
+        Say::ReplicaBack,
+        Say::KeptLanding,
+        Say::L7Title,
+        Say::L7Intro,
+        Say::TieLandsUnderL7,
+        Say::XWingDroppedUnderL7,
+        Say::ObserveShowsDrops,
+        Say::CleanupTitle,
+        Say::XWingLandsAgain,
+        Say::UiDeploy,
+        Say::UiLand,
+        Say::UiL4,
+        Say::UiExhaust,
+        Say::UiL7,
+        Say::UiCleanup,
+    ];
+
+    /// What a check's claim rests on, as the reader must be able to see it in the step's shown
+    /// output (a command's output or the patrol counters): each entry is a line that holds all
+    /// of its pieces. A claim with nothing to show would be taken on trust; none is.
+    pub fn evidence(self) -> &'static [&'static [&'static str]] {
+        match self {
+            Say::AllReady => &[
+                &["pod/asa-x ", "1/1", "Running"],
+                &["pod/caca-tie ", "1/1", "Running"],
+                &["pod/estrela-da-morte-", "1/1", "Running"],
+            ],
+            Say::PatrolsLand => &[&["caca-tie ", "landed="], &["asa-x ", "landed="]],
+            Say::XWingDroppedL4 | Say::XWingDroppedUnderL7 => &[&["asa-x ", "dropped="]],
+            // The exploded replica is out of the Service while it is not ready.
+            Say::ReplicaDown => &[&["estrela-da-morte-", "0/1"]],
+            Say::ReplicaBack => &[&["estrela-da-morte-", "1/1", "Running", "1 ("]],
+            Say::KeptLanding | Say::TieLandsUnderL7 => &[&["caca-tie ", "landed="]],
+            Say::ObserveShowsDrops => &[
+                &[
+                    "default/caca-tie:",
+                    "http-request DROPPED (HTTP/1.1 PUT ",
+                    "/v1/exhaust-port)",
+                ],
+                &["default/asa-x:", "Policy denied DROPPED (TCP Flags: SYN)"],
+            ],
+            Say::XWingLandsAgain => &[&["asa-x ", "landed="]],
+            _ => &[],
+        }
+    }
 }
 
 /// One step of the book.
@@ -62,9 +125,31 @@ pub enum Action {
 /// The book's command and galaxia's.
 #[derive(Debug, Clone, Copy)]
 pub struct Cmd {
-    pub book: &'static str,
+    pub book: Book,
     pub galaxia: Galaxia,
     pub expect: Expect,
+}
+
+/// What the reader types on the book's cluster for a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Book {
+    /// One of the book's own commands, verbatim (the left column of the README's table of the
+    /// book's commands; `tests/tutorial_text.rs` holds the two together).
+    Verbatim(&'static str),
+    /// Not in the book: what one would type on the book's cluster for the same thing (a
+    /// filtered `hubble observe`), shown apart so that it is never taken for the book's text.
+    Cluster(&'static str),
+}
+
+impl Cmd {
+    /// The prompt and the command line shown above galaxia's (`livro$`, or `cluster$` for a
+    /// command the book does not have).
+    pub fn book_line(&self, lang: super::Lang) -> (&'static str, &'static str) {
+        match self.book {
+            Book::Verbatim(line) => (super::narration::book_prompt(lang), line),
+            Book::Cluster(line) => (super::narration::cluster_prompt(lang), line),
+        }
+    }
 }
 
 /// What galaxia types for the book's command.
@@ -119,15 +204,25 @@ const LAND_TIE_BOOK: &str = "kubectl exec caca-tie -- curl -s -XPOST estrela-da-
 const LAND_TIE: &str = "galaxia exec caca-tie -- curl -s -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing";
 const LAND_X_BOOK: &str = "kubectl exec asa-x -- curl -s -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing";
 const LAND_X: &str = "galaxia exec asa-x -- curl -s -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing";
-// The book says CTRL+C; a tutorial that runs by itself gives curl a timeout instead.
-const LAND_X_M2_BOOK: &str = "kubectl exec asa-x -- curl -s -m 2 -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing";
+// The book says CTRL+C; a tutorial that runs by itself gives galaxia's curl a timeout instead
+// (the book's line stays as the book has it).
 const LAND_X_M2: &str = "galaxia exec asa-x -- curl -s -m 2 -XPOST estrela-da-morte.default.svc.cluster.local/v1/request-landing";
 const EXHAUST_BOOK: &str = "kubectl exec caca-tie -- curl -s -XPUT estrela-da-morte.default.svc.cluster.local/v1/exhaust-port";
 const EXHAUST: &str = "galaxia exec caca-tie -- curl -s -XPUT estrela-da-morte.default.svc.cluster.local/v1/exhaust-port";
 
+/// One of the book's commands and galaxia's.
 const fn run(book: &'static str, galaxia: &'static str, expect: Expect) -> Action {
     Action::Run(Cmd {
-        book,
+        book: Book::Verbatim(book),
+        galaxia: Galaxia::Verb(galaxia),
+        expect,
+    })
+}
+
+/// A command the book does not have: the cluster's line for it and galaxia's.
+const fn extra(cluster: &'static str, galaxia: &'static str, expect: Expect) -> Action {
+    Action::Run(Cmd {
+        book: Book::Cluster(cluster),
         galaxia: Galaxia::Verb(galaxia),
         expect,
     })
@@ -165,7 +260,7 @@ pub const STEPS: &[Step] = &[
                 Say::PatrolsLand,
             ),
             // With no policy Cilium traces each connection's packets (no L7 visibility yet).
-            run(
+            extra(
                 "hubble observe --pod caca-tie --last 4",
                 "galaxia observe --pod caca-tie --last 4",
                 Expect::Shows("to-endpoint FORWARDED (TCP Flags: "),
@@ -185,12 +280,12 @@ pub const STEPS: &[Step] = &[
                 Expect::Prints("ciliumnetworkpolicy.cilium.io/regra1 created\n"),
             ),
             run(LAND_TIE_BOOK, LAND_TIE, Expect::Landed),
-            run(LAND_X_M2_BOOK, LAND_X_M2, Expect::Hangs),
+            run(LAND_X_BOOK, LAND_X_M2, Expect::Hangs),
             Action::Check(
                 Check::Grows(&["asa-x"], Outcome::Dropped),
                 Say::XWingDroppedL4,
             ),
-            run(
+            extra(
                 "hubble observe --pod asa-x --verdict DROPPED --last 2",
                 "galaxia observe --pod asa-x --verdict DROPPED --last 2",
                 Expect::Shows("Policy denied DROPPED (TCP Flags: SYN)"),
@@ -211,9 +306,9 @@ pub const STEPS: &[Step] = &[
             Action::Mark,
             run(EXHAUST_BOOK, EXHAUST, Expect::Exploded),
             Action::Check(Check::ReplicaDown, Say::ReplicaDown),
-            run("kubectl get pods", "galaxia get pods", Expect::Succeeds),
+            extra("kubectl get pods", "galaxia get pods", Expect::Succeeds),
             Action::Check(Check::ReplicaBack, Say::ReplicaBack),
-            run("kubectl get pods", "galaxia get pods", Expect::Succeeds),
+            extra("kubectl get pods", "galaxia get pods", Expect::Succeeds),
             Action::Check(
                 Check::Grows(&["caca-tie"], Outcome::Landed),
                 Say::KeptLanding,
@@ -232,28 +327,30 @@ pub const STEPS: &[Step] = &[
                 Expect::Prints("ciliumnetworkpolicy.cilium.io/regra1 configured\n"),
             ),
             run(EXHAUST_BOOK, EXHAUST, Expect::Denied),
-            run(
-                "hubble observe --pod caca-tie --http-method PUT --last 1",
-                "galaxia observe --pod caca-tie --http-method PUT --last 1",
+            run(LAND_TIE_BOOK, LAND_TIE, Expect::Landed),
+            run(LAND_X_BOOK, LAND_X_M2, Expect::Hangs),
+            Action::Mark,
+            Action::Check(
+                Check::Grows(&["caca-tie"], Outcome::Landed),
+                Say::TieLandsUnderL7,
+            ),
+            Action::Check(
+                Check::Grows(&["asa-x"], Outcome::Dropped),
+                Say::XWingDroppedUnderL7,
+            ),
+            // Hubble keeps every flow, and the ships' patrols add some all the time: each pod's
+            // last drops show the PUT denied at L7 and the X-wing's SYN dropped at L3/L4.
+            extra(
+                "hubble observe --pod caca-tie --verdict DROPPED --last 1",
+                "galaxia observe --pod caca-tie --verdict DROPPED --last 1",
                 Expect::Shows(
                     "http-request DROPPED (HTTP/1.1 PUT http://estrela-da-morte.default.svc.cluster.local/v1/exhaust-port)",
                 ),
             ),
-            run(LAND_TIE_BOOK, LAND_TIE, Expect::Landed),
-            run(LAND_X_M2_BOOK, LAND_X_M2, Expect::Hangs),
-            Action::Mark,
-            Action::Check(
-                Check::Grows(&["caca-tie"], Outcome::Landed),
-                Say::PatrolsUnderL7,
-            ),
-            Action::Check(
-                Check::Grows(&["asa-x"], Outcome::Dropped),
-                Say::PatrolsUnderL7,
-            ),
-            run(
-                "hubble observe --verdict DROPPED",
-                "galaxia observe --verdict DROPPED --last 4",
-                Expect::Shows("DROPPED"),
+            extra(
+                "hubble observe --pod asa-x --verdict DROPPED --last 2",
+                "galaxia observe --pod asa-x --verdict DROPPED --last 2",
+                Expect::Shows("Policy denied DROPPED (TCP Flags: SYN)"),
             ),
             Action::Check(Check::FlowsShowDenialAndDrop, Say::ObserveShowsDrops),
             Action::Ui(Say::UiL7),
@@ -277,7 +374,7 @@ pub const STEPS: &[Step] = &[
             Action::Ui(Say::UiCleanup),
             Action::Traffic,
             Action::Run(Cmd {
-                book: "kind delete cluster",
+                book: Book::Cluster("kind delete cluster"),
                 galaxia: Galaxia::Note("Ctrl-C (galaxia up)"),
                 expect: Expect::Nothing,
             }),
