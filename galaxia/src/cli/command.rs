@@ -55,6 +55,8 @@ pub enum Command {
     Bpf(super::bpf::BpfCommand),
     /// Remove what eBPF galaxies killed with `kill -9` left behind (root).
     Cleanup(super::bpf::CleanupArgs),
+    /// The galaxy's status as `cilium status` shows a cluster's (`--wait` until ready).
+    Status(super::status::Args),
 }
 
 impl Command {
@@ -68,13 +70,14 @@ impl Command {
             Command::Delete(args) => delete::run(args, io),
             Command::Describe(args) => describe::run(args, io),
             Command::Exec(args) => exec::run(args, io),
-            Command::Observe(args) => observe::run(args, io),
-            Command::Hubble(cmd) => hubble::run(cmd, io),
             Command::Logs(args) => logs::run(args, io),
             Command::Rollout(cmd) => rollout::run(cmd, io),
             Command::Scale(args) => scale::run(args, io),
+            Command::Observe(args) => observe::run(args, io),
+            Command::Hubble(cmd) => hubble::run(cmd, io),
             Command::Bpf(cmd) => super::bpf::run_bpf(cmd, io),
             Command::Cleanup(args) => super::bpf::run_cleanup(args, io),
+            Command::Status(args) => super::status::run(args, io),
         }
     }
 }
@@ -113,13 +116,14 @@ impl Command {
             }
             Command::Describe(a) => a.control = control.clone(),
             Command::Exec(a) => a.control = control.clone(),
-            Command::Observe(a) => a.control = control.clone(),
-            Command::Hubble(hubble::HubbleCommand::Ui(a)) => a.control = control.clone(),
-            Command::Bpf(cmd) => *cmd.control_mut() = control.clone(),
             Command::Logs(a) => a.control = control.clone(),
             Command::Rollout(cmd) => *cmd.control_mut() = control.clone(),
             Command::Scale(a) => a.control = control.clone(),
+            Command::Observe(a) => a.control = control.clone(),
+            Command::Hubble(hubble::HubbleCommand::Ui(a)) => a.control = control.clone(),
+            Command::Bpf(cmd) => *cmd.control_mut() = control.clone(),
             Command::Cleanup(_) => {}
+            Command::Status(a) => a.control = control.clone(),
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod rollout;
 pub mod scale;
 pub mod selector;
 pub mod session;
+pub mod status;
 pub mod tabwriter;
 pub mod up;
 pub mod watch;

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use super::error::Error;
 use super::print::Io;
+use super::print::Table;
 use crate::config;
 use crate::control::discovery::{self, ControlArgs, Discovery};
 use crate::galaxy::{Datapath, Options, Ports, Upstream};
-use crate::manifest::{self, Manifests, book};
+use crate::manifest::{self, ApplyMode, Manifests, book};
 
 /// How the pods' proxies reach the Death Star replicas (the flag's spelling of [`Upstream`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -115,33 +116,248 @@ pub struct Args {
     pub control: ControlArgs,
 }
 
-/// The manifests `up` runs: the files named, else `k8s/starwars.yml` here, else the built-in copy.
-fn manifests(files: &[PathBuf], err: &mut dyn std::io::Write) -> Result<Manifests, Error> {
-    if !files.is_empty() {
-        let m = manifest::load_paths(files)?;
-        // What `kubectl create -f` would refuse (a misspelled kind), `up` refuses too; a kind
-        // cluster's own config is what `kind create cluster --config` reads.
-        let unknown: Vec<String> = m
-            .ignored()
+/// One object of the manifests and what `up` did with it, as `kubectl create -f` would have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The file as named (a directory's files by their paths).
+    pub file: String,
+    /// kubectl's `resource/name`.
+    pub object: String,
+    /// `loaded`, or `ignored: WHY`, or what a tool's own file is read for.
+    pub result: String,
+}
+
+/// The manifests `up` runs, with what became of each object: the files named, else
+/// `k8s/starwars.yml` here, else the built-in copy.
+///
+/// The files are read as `kubectl create -f` reads them: a directory's files in name order,
+/// documents in order, and an object whose name an earlier one took is refused
+/// (`AlreadyExists`), so `up -f k8s/` runs politica_l4.yml's regra1 and says that
+/// politica_l7.yml's was not created. Kinds galaxia does not run are listed as ignored with the
+/// reason; a kind kubectl does not know (a misspelling) stops `up` with kubectl's message.
+fn manifests(
+    files: &[PathBuf],
+    err: &mut dyn std::io::Write,
+) -> Result<(Manifests, Vec<Outcome>), Error> {
+    if files.is_empty() {
+        let local = PathBuf::from("k8s/starwars.yml");
+        let (m, from) = if local.is_file() {
+            (manifest::load_paths(&[&local])?, "k8s/starwars.yml")
+        } else {
+            (
+                manifest::load_str(book::STARWARS, "starwars.yml (built in)")?,
+                "starwars.yml (built in)",
+            )
+        };
+        let rows = m
+            .objects()
             .iter()
-            .filter(|i| !i.served() && !manifest::kinds::is_kind_config(&i.api_version, &i.kind))
-            .map(|i| super::kubectl::not_run(&crate::manifest::NotRun::from(i)))
+            .map(|o| Outcome {
+                file: from.to_string(),
+                object: object_name(&o.key),
+                result: "loaded".into(),
+            })
             .collect();
-        if !unknown.is_empty() {
-            err.write_all(super::kubectl::errors(&unknown).as_bytes())?;
-            return Err(Error::Reported(1));
+        return Ok((m, rows));
+    }
+    let all = manifest::load_paths(files)?;
+    // What `kubectl create -f` would refuse (a misspelled kind), `up` refuses too; the files of
+    // kind and kustomize are not API objects and are listed below instead.
+    let unknown: Vec<String> = all
+        .ignored()
+        .iter()
+        .filter(|i| !i.served() && tool_file(&i.api_version, &i.kind).is_none())
+        .map(|i| super::kubectl::not_run(&crate::manifest::NotRun::from(i)))
+        .collect();
+    if !unknown.is_empty() {
+        err.write_all(super::kubectl::errors(&unknown).as_bytes())?;
+        return Err(Error::Reported(1));
+    }
+    let mut each = Vec::new();
+    for file in expand(files).map_err(|e| Error::verb("listing the manifests", e))? {
+        let m = manifest::load_paths(&[&file])?;
+        each.push((file.display().to_string(), m));
+    }
+    // Outcomes in kubectl's order: each file's objects created unless taken.
+    let mut created = Manifests::default();
+    let mut rows = Vec::new();
+    for (file, m) in &each {
+        for i in m.ignored() {
+            rows.push(Outcome {
+                file: file.clone(),
+                object: ignored_name(i),
+                result: ignored_reason(i),
+            });
         }
-        return Ok(m);
+        for a in created.apply(m.clone(), ApplyMode::Create) {
+            let result = match super::kubectl::applied(&a, Some(file)) {
+                Ok(_) => "loaded".to_string(),
+                Err(refusal) => format!(
+                    "ignored: {refusal} (as `kubectl create -f` refuses it; the first one runs)"
+                ),
+            };
+            rows.push(Outcome {
+                file: file.clone(),
+                object: object_name(&a.key),
+                result,
+            });
+        }
     }
-    let local = PathBuf::from("k8s/starwars.yml");
-    if local.is_file() {
-        Ok(manifest::load_paths(&[local])?)
+    // The objects that run: every file's, the earliest of each name winning (the set read at
+    // once keeps the last), with the kind cluster the files name.
+    let mut run = all;
+    for (_, m) in each.into_iter().rev() {
+        run.apply(m, ApplyMode::Apply);
+    }
+    Ok((run, rows))
+}
+
+/// The files `-f` names: a directory's manifests (`.yml`, `.yaml`, `.json` directly inside) in
+/// name order, as kubectl and [`manifest::load_paths`] read them.
+fn expand(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            files.push(p.clone());
+            continue;
+        }
+        let mut inside = Vec::new();
+        for entry in std::fs::read_dir(p)? {
+            let path = entry?.path();
+            let manifest_ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e, "yml" | "yaml" | "json"));
+            if manifest_ext && path.is_file() {
+                inside.push(path);
+            }
+        }
+        inside.sort();
+        files.extend(inside);
+    }
+    Ok(files)
+}
+
+fn object_name(key: &crate::manifest::ObjectKey) -> String {
+    format!("{}/{}", super::kubectl::resource(key.kind).0, key.name)
+}
+
+fn ignored_name(i: &crate::manifest::Ignored) -> String {
+    let kind = i.kind.to_lowercase();
+    let resource = match i.api_version.rsplit_once('/') {
+        Some((group, _)) => format!("{kind}.{group}"),
+        None => kind,
+    };
+    match &i.name {
+        Some(n) if !n.is_empty() => format!("{resource}/{n}"),
+        _ => resource,
+    }
+}
+
+/// A tool's own file among the manifests: not an API object, read by the tool named.
+fn tool_file(api_version: &str, kind: &str) -> Option<&'static str> {
+    if manifest::kinds::is_kind_config(api_version, kind) {
+        Some("read: the kind cluster's nodes (`kind create cluster --config` reads this file)")
+    } else if kind == "Kustomization" && api_version.starts_with("kustomize.config.k8s.io/") {
+        Some(
+            "ignored: `kubectl apply -k`'s file, not an object (`kubectl create -f` refuses it: no matches for kind \"Kustomization\")",
+        )
     } else {
-        Ok(manifest::load_str(
-            book::STARWARS,
-            "starwars.yml (built in)",
-        )?)
+        None
     }
+}
+
+fn ignored_reason(i: &crate::manifest::Ignored) -> String {
+    match tool_file(&i.api_version, &i.kind) {
+        Some(why) => why.to_string(),
+        None => format!(
+            "ignored: galaxia runs Pods, Deployments, Services and CiliumNetworkPolicies (a cluster would create this {})",
+            i.kind
+        ),
+    }
+}
+
+/// `1 pod`, `2 pods`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What `up` prints before the galaxy starts: each object of the manifests and its outcome.
+fn outcomes_table(rows: &[Outcome]) -> String {
+    let mut t = Table::compact(&["FILE", "OBJECT", "RESULT"]);
+    for r in rows {
+        t.row(vec![r.file.clone(), r.object.clone(), r.result.clone()]);
+    }
+    t.render()
+}
+
+/// What the galaxy runs, and where: pods (IP, node), Services (ClusterIP, ports), policies,
+/// and the galaxy's own ports.
+fn running_table(
+    running: &crate::galaxy::Running,
+    control: &std::path::Path,
+    outcomes: &[Outcome],
+) -> String {
+    let cluster = &running.galaxy.cluster;
+    let mut t = Table::compact(&["WHAT", "NAME", "ADDRESS", "DETAIL"]);
+    for p in cluster.pods.iter() {
+        let detail = match crate::ebpf::registry::sandbox(cluster, p.id) {
+            Some(sb) => format!("node {}, netns {}", p.info.node, sb.netns.display()),
+            None => format!("node {}, egress proxy http://{}", p.info.node, p.egress),
+        };
+        t.row(vec![
+            "pod".into(),
+            format!("{}/{}", p.namespace(), p.name()),
+            p.info.ip.to_string(),
+            detail,
+        ]);
+    }
+    for s in &cluster.services {
+        let ports: Vec<String> = s
+            .model
+            .ports
+            .iter()
+            .map(|p| format!("{}/{}", p.port, p.protocol))
+            .collect();
+        t.row(vec![
+            "service".into(),
+            format!("{}/{}", s.model.namespace, s.model.name),
+            s.cluster_ip.to_string(),
+            format!("ClusterIP, port(s) {}", ports.join(",")),
+        ]);
+    }
+    for p in cluster.policies.list() {
+        let object = format!("ciliumnetworkpolicy.cilium.io/{}", p.name);
+        let from = outcomes
+            .iter()
+            .find(|o| o.object == object && o.result == "loaded")
+            .map_or(p.origin.as_str(), |o| o.file.as_str());
+        t.row(vec![
+            "policy".into(),
+            format!("{}/{}", p.namespace, p.name),
+            String::new(),
+            format!("CiliumNetworkPolicy from {from}"),
+        ]);
+    }
+    t.row(vec![
+        "control API".into(),
+        String::new(),
+        running.addr.to_string(),
+        format!("discovery file {}", control.display()),
+    ]);
+    t.row(vec![
+        "Hubble (gRPC)".into(),
+        String::new(),
+        running.hubble.to_string(),
+        format!("hubble observe --server {}", running.hubble),
+    ]);
+    t.row(vec![
+        "Hubble UI".into(),
+        String::new(),
+        format!("http://{}", running.ui),
+        "galaxia hubble ui".into(),
+    ]);
+    t.render()
 }
 
 /// Where the galaxy keeps its applied objects between runs: beside an explicit discovery file
@@ -218,7 +434,7 @@ fn restore(
 }
 
 pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
-    let manifests = manifests(&args.files, &mut *io.err)?;
+    let (manifests, outcomes) = manifests(&args.files, &mut *io.err)?;
     let options = Options {
         patrol: !args.no_patrol,
         restart_backoff: args.restart_backoff,
@@ -245,6 +461,8 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
     let path = args.control.path();
     // Before anything starts: a second galaxy must not take over the first one's discovery file.
     discovery::claim(&path).map_err(|e| Error::verb("announcing the galaxy", e))?;
+    io.out.write_all(outcomes_table(&outcomes).as_bytes())?;
+    io.out.flush()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -289,14 +507,18 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
             tracing::warn!(pod = %name, "pod not ready yet");
         }
         let out = &mut *io.out;
-        let pods = &running.galaxy.cluster.pods;
-        writeln!(out, "galaxia is up: {} pods, control API on {} (discovery file {}).", pods.len(), running.addr, path.display())?;
-        for p in pods {
-            match crate::ebpf::registry::sandbox(&running.galaxy.cluster, p.id) {
-                Some(sb) => writeln!(out, "  pod {:<40} {:<15} netns {}", p.name(), p.info.ip, sb.netns.display())?,
-                None => writeln!(out, "  pod {:<40} egress proxy http://{}", p.name(), p.egress)?,
-            }
-        }
+        let cluster = &running.galaxy.cluster;
+        writeln!(
+            out,
+            "\ngalaxia is up: {}, {}, {}, control API on {} (discovery file {}).\n",
+            count(cluster.pods.iter().count(), "pod", "pods"),
+            count(cluster.services.len(), "Service", "Services"),
+            count(cluster.policies.list().len(), "policy", "policies"),
+            running.addr,
+            path.display()
+        )?;
+        out.write_all(running_table(&running, &path, &outcomes).as_bytes())?;
+        writeln!(out)?;
         for f in &forwards {
             writeln!(out, "{f}")?;
         }
