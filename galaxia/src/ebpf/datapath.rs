@@ -294,10 +294,10 @@ impl Datapath {
             .push(dns_rt);
         // Give the server its moment to bind, and say so if it could not.
         tokio::time::sleep(Duration::from_millis(20)).await;
-        if dns_server.is_finished() {
-            if let Ok(Err(e)) = dns_server.await {
-                return Err(e.into());
-            }
+        if dns_server.is_finished()
+            && let Ok(Err(e)) = dns_server.await
+        {
+            return Err(e.into());
         }
 
         tokio::spawn({
@@ -432,10 +432,10 @@ impl Datapath {
         for (ns, e) in self.plan.destroy() {
             tracing::warn!(netns = %ns, error = %e, "could not remove a network namespace");
         }
-        if let Some(cg) = &self.cgroup {
-            if let Err(e) = cg.remove() {
-                tracing::warn!(cgroup = %cg.path.display(), error = %e, "could not remove the cgroup");
-            }
+        if let Some(cg) = &self.cgroup
+            && let Err(e) = cg.remove()
+        {
+            tracing::warn!(cgroup = %cg.path.display(), error = %e, "could not remove the cgroup");
         }
         let state: PathBuf = self.tag.state_dir();
         if let Err(e) = std::fs::remove_dir_all(&state) {

@@ -135,10 +135,10 @@ impl Loaded {
         }
         let mut ids = BTreeMap::new();
         for (name, map) in ebpf.maps() {
-            if let Map::HashMap(d) | Map::LruHashMap(d) | Map::RingBuf(d) = map {
-                if let Ok(info) = d.info() {
-                    ids.insert(name.to_string(), info.id());
-                }
+            if let Map::HashMap(d) | Map::LruHashMap(d) | Map::RingBuf(d) = map
+                && let Ok(info) = d.info()
+            {
+                ids.insert(name.to_string(), info.id());
             }
         }
         Ok(Loaded { ebpf, ids })

@@ -50,14 +50,14 @@ impl Binaries {
         if let Some(d) = std::env::var_os("GALAXIA_BIN_DIR") {
             dirs.push(PathBuf::from(d));
         }
-        if let Ok(exe) = std::env::current_exe() {
-            if let Some(dir) = exe.parent() {
-                dirs.push(dir.to_path_buf());
-                if dir.ends_with("deps") {
-                    if let Some(up) = dir.parent() {
-                        dirs.push(up.to_path_buf());
-                    }
-                }
+        if let Ok(exe) = std::env::current_exe()
+            && let Some(dir) = exe.parent()
+        {
+            dirs.push(dir.to_path_buf());
+            if dir.ends_with("deps")
+                && let Some(up) = dir.parent()
+            {
+                dirs.push(up.to_path_buf());
             }
         }
         if let Some(paths) = std::env::var_os("PATH") {
