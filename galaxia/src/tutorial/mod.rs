@@ -2,6 +2,10 @@
 //! own. The steps are data ([`steps`]), the texts apart ([`narration`]), and [`runner`] runs them:
 //! each galaxia command exactly as shown, through the same CLI parser as a shell's.
 //!
+//! `--datapath ebpf` (root) runs the same steps on the eBPF datapath: the pods are processes in
+//! network namespaces, the book's `kubectl exec ... curl` is Debian's curl inside them, and the
+//! ships' counters are read from their own `/metrics` there.
+//!
 //! The galaxy runs on its own multi-threaded runtime in this process; the explosion delay and the
 //! restart back-off are shortened (1 s each) so that the exhaust-port step takes seconds, and the
 //! narration says so.
@@ -42,13 +46,24 @@ pub struct Args {
     /// Narration language.
     #[arg(long, value_enum, default_value_t = Lang::Pt)]
     pub lang: Lang,
+    /// The datapath of the tutorial's galaxy: `userspace` (the default, no root) or `ebpf`
+    /// (pods in network namespaces, policies in eBPF programs, Debian's curl inside the pods;
+    /// root).
+    #[arg(long, value_enum, default_value = "userspace")]
+    pub datapath: crate::cli::up::DatapathArg,
 }
 
 /// Run the whole tutorial, writing the narration and every command's output to `io`.
 pub fn run(args: Args, io: Io<'_>) -> Result<(), Error> {
+    // Refuse before the first narrated line when root, the programs or a binary is missing:
+    // the same words as `galaxia up --datapath ebpf`.
+    if args.datapath == crate::cli::up::DatapathArg::Ebpf {
+        crate::ebpf::preflight().map_err(|e| Error::Usage(e.to_string()))?;
+    }
     let dir =
         scratch_dir().map_err(|e| Error::verb("tutorial: preparing a scratch directory", e))?;
-    let result = runner::Runner::new(args.lang, dir.clone(), io).and_then(|mut t| t.run());
+    let result = runner::Runner::new(args.lang, args.datapath.into(), dir.clone(), io)
+        .and_then(|mut t| t.run());
     let _ = std::fs::remove_dir_all(&dir);
     result
 }

@@ -21,7 +21,7 @@ use super::timing::{
 use crate::cli::{Command, Error, Io, VerbLine};
 use crate::control::discovery::{self, ControlArgs, Discovery};
 use crate::flows::flow::{Event, TcpFlags};
-use crate::galaxy::{Options, Running, ship};
+use crate::galaxy::{Datapath, Options, Running, ship};
 use crate::manifest::{self, book};
 use crate::state::{Cluster, Role};
 
@@ -34,6 +34,7 @@ struct Mark {
 
 pub struct Runner<'o> {
     lang: Lang,
+    datapath: Datapath,
     /// Holds the book's files under the names the commands use (`k8s/politica_l4.yml`).
     dir: PathBuf,
     out: &'o mut dyn std::io::Write,
@@ -47,7 +48,7 @@ pub struct Runner<'o> {
 }
 
 impl<'o> Runner<'o> {
-    pub fn new(lang: Lang, dir: PathBuf, io: Io<'o>) -> Result<Self, Error> {
+    pub fn new(lang: Lang, datapath: Datapath, dir: PathBuf, io: Io<'o>) -> Result<Self, Error> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -58,6 +59,7 @@ impl<'o> Runner<'o> {
         };
         Ok(Runner {
             lang,
+            datapath,
             dir,
             out: io.out,
             err: io.err,
@@ -250,6 +252,7 @@ impl<'o> Runner<'o> {
             explosion_delay: EXPLOSION_DELAY,
             patrol_interval: PATROL_INTERVAL,
             patrol_timeout: PATROL_TIMEOUT,
+            datapath: self.datapath,
             ..Options::default()
         };
         let running = self
@@ -271,6 +274,18 @@ impl<'o> Runner<'o> {
             },
         )
         .map_err(|e| Error::verb("tutorial: writing the discovery file", e))?;
+        // As `galaxia up --datapath ebpf` says it: where each pod lives.
+        for p in &running.galaxy.cluster.pods {
+            if let Some(sb) = crate::ebpf::registry::sandbox(&running.galaxy.cluster, p.id) {
+                writeln!(
+                    self.out,
+                    "    pod {:<40} {:<15} netns {}",
+                    p.name(),
+                    p.info.ip,
+                    sb.netns.display()
+                )?;
+            }
+        }
         self.running = Some(running);
         let ready = self.wait(Check::AllReady);
         if !ready {
