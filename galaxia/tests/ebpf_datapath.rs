@@ -501,18 +501,8 @@ if read -t 3 -r l <&3; then echo "second: $l"; else echo "second: stalled"; fi"#
         "{drops}"
     );
 
-    // The maps, as `cilium bpf` prints them.
-    let ipcache = g.ok(&["bpf", "ipcache", "list"]);
-    assert!(ipcache.starts_with("IP PREFIX/ADDRESS"), "{ipcache}");
-    assert!(ipcache.contains(&format!("{asa_x_ip}/32")), "{ipcache}");
-    let endpoints = g.ok(&["bpf", "endpoint", "list"]);
-    assert_eq!(endpoints.lines().count(), 1 + g.pods().len(), "{endpoints}");
-    let lb = g.ok(&["bpf", "lb", "list"]);
-    for (_, ip) in death_stars(&g) {
-        assert!(lb.contains(&format!("{ip}:80 ")), "{lb}");
-    }
-    let ct = g.ok(&["bpf", "ct", "list", "global"]);
-    assert!(ct.contains(":80 "), "{ct}");
+    // The maps, as Cilium 1.15's `cilium-dbg bpf ...` prints them.
+    check_bpf_tables(&g);
     if have("bpftool") {
         let progs = galaxia_programs().join("\n");
         for p in [
@@ -561,6 +551,165 @@ if read -t 3 -r l <&3; then echo "second: $l"; else echo "second: stalled"; fi"#
         "programs outlived the galaxy"
     );
     assert_eq!(before, host_network(), "the host's network changed");
+}
+
+fn pod_identity(g: &Galaxy, name: &str) -> u64 {
+    g.pods()
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["identity"].as_u64())
+        .unwrap_or_else(|| panic!("no identity for pod {name}"))
+}
+
+/// Every line of `text` but the first matches `row` (a regex); the tabwriter pads rows ending in
+/// a tab to one length.
+fn rows_match(what: &str, text: &str, row: &str, same_length: bool) {
+    let re = regex::Regex::new(row).expect("row regex");
+    let mut lengths = std::collections::BTreeSet::new();
+    for l in text.lines().skip(1) {
+        assert!(re.is_match(l), "{what}: {l:?} is not {row}\n{text}");
+        lengths.insert(l.len());
+    }
+    if same_length {
+        assert_eq!(
+            lengths.len(),
+            1,
+            "{what}: rows of one padded length\n{text}"
+        );
+    }
+}
+
+/// `galaxia bpf ...` under politica_l7: the headers, cells and padding of Cilium 1.15.10's
+/// tables, with only what varies (ports, counters, lifetimes, MACs) masked.
+fn check_bpf_tables(g: &Galaxy) {
+    let (tie, x) = (pod_ip(g, "caca-tie"), pod_ip(g, "asa-x"));
+    let (tie_id, x_id) = (pod_identity(g, "caca-tie"), pod_identity(g, "asa-x"));
+
+    let ipcache = g.ok(&["bpf", "ipcache", "list"]);
+    assert!(
+        ipcache.starts_with("IP PREFIX/ADDRESS   IDENTITY\n"),
+        "{ipcache}"
+    );
+    rows_match(
+        "ipcache",
+        &ipcache,
+        r"^\d+\.\d+\.\d+\.\d+/32 +identity=\d+ encryptkey=0 tunnelendpoint=0\.0\.0\.0 flags=<none> +$",
+        false,
+    );
+    for (ip, id) in [(&tie, tie_id), (&x, x_id)] {
+        let row = format!("{ip}/32");
+        let line = ipcache
+            .lines()
+            .find(|l| l.starts_with(&format!("{row} ")))
+            .unwrap_or_else(|| panic!("no {row}:\n{ipcache}"));
+        // The value column starts after the widest key plus 3.
+        assert_eq!(
+            line[20..].trim_end(),
+            format!("identity={id} encryptkey=0 tunnelendpoint=0.0.0.0 flags=<none>"),
+            "{ipcache}"
+        );
+        assert!(line.ends_with("   "), "{ipcache}");
+    }
+
+    let endpoints = g.ok(&["bpf", "endpoint", "list"]);
+    assert!(
+        regex::Regex::new(r"^IP ADDRESS {5,}LOCAL ENDPOINT INFO\n")
+            .expect("regex")
+            .is_match(&endpoints),
+        "{endpoints}"
+    );
+    assert_eq!(endpoints.lines().count(), 1 + g.pods().len(), "{endpoints}");
+    let mac = "[0-9A-F]{2}(:[0-9A-F]{2}){5}";
+    rows_match(
+        "endpoint list",
+        &endpoints,
+        &format!(
+            r"^10\.244\.\d+\.\d+:0 +id=[0-9 ]{{5}} sec_id=[0-9 ]{{5,}} flags=0x0000 ifindex=[0-9 ]{{3,}} mac={mac} nodemac={mac} {{3,}}$"
+        ),
+        false,
+    );
+    assert!(
+        endpoints.contains(&format!(" sec_id={x_id} flags=0x0000 ")),
+        "{endpoints}"
+    );
+
+    let (ds, _) = death_stars(g).into_iter().next().expect("a Death Star");
+    let policy = g.ok(&["bpf", "policy", "get", &ds]);
+    let header = policy.lines().next().unwrap_or_default();
+    let re = regex::Regex::new(
+        r"^POLICY   DIRECTION   LABELS \(source:key\[=value\]\) +PORT/PROTO   PROXY PORT   AUTH TYPE   BYTES +PACKETS +PREFIX   $",
+    )
+    .expect("regex");
+    assert!(re.is_match(header), "{policy}");
+    // Each identity's first label on its row, the others under it in the labels column.
+    rows_match(
+        "policy get",
+        &policy,
+        r"^((Allow|Deny) +(Ingress|Egress) +\S+ +(ANY|TCP|UDP|\d+/(TCP|UDP)) +(NONE|\d+) +disabled +\d+ +\d+ +(0|8|24) +| {21}k8s:\S+ +)$",
+        true,
+    );
+    let redirect = regex::Regex::new(
+        r"(?m)^Allow    Ingress     k8s:app\.kubernetes\.io/name=caca-tie +80/TCP       \d+ +disabled    \d+ +\d+ +24       $",
+    )
+    .expect("regex");
+    assert!(
+        redirect.is_match(&policy),
+        "caca-tie's port 80 goes to the proxy:\n{policy}"
+    );
+    assert!(
+        regex::Regex::new(r"(?m)^Deny     Ingress     k8s:app\.kubernetes\.io/name=asa-x +80/TCP       NONE         disabled    \d+ +\d+ +24       $")
+            .expect("regex")
+            .is_match(&policy),
+        "{policy}"
+    );
+    assert!(
+        regex::Regex::new(r"Allow    Egress      reserved:unknown +ANY          NONE         disabled    0 +0 +0        \n$")
+            .expect("regex")
+            .is_match(&policy),
+        "{policy}"
+    );
+
+    let ct = g.ok(&["bpf", "ct", "list", "global"]);
+    // The TCP table, an empty line, the other protocols' table, an empty line.
+    let (tcp, rest) = ct.split_once("\n\n").unwrap_or_else(|| panic!("{ct}"));
+    assert!(
+        rest.ends_with('\n')
+            && rest
+                .trim_end_matches('\n')
+                .lines()
+                .all(|l| l.starts_with("UDP ")),
+        "{ct}"
+    );
+    let entry = regex::Regex::new(
+        r"^(TCP|UDP) (IN|OUT) \d+\.\d+\.\d+\.\d+:\d+ -> \d+\.\d+\.\d+\.\d+:\d+ expires=\d+ RxPackets=\d+ RxBytes=\d+ RxFlagsSeen=0x[0-9a-f]{2} LastRxReport=\d+ TxPackets=\d+ TxBytes=\d+ TxFlagsSeen=0x[0-9a-f]{2} LastTxReport=\d+ Flags=0x[0-9a-f]{4} \[ ([A-Za-z]+ )*\] RevNAT=0 SourceSecurityID=\d+ IfIndex=0 $",
+    )
+    .expect("regex");
+    for l in ct.lines().filter(|l| !l.is_empty()) {
+        assert!(entry.is_match(l), "{l:?}\n{ct}");
+    }
+    assert!(tcp.lines().all(|l| l.starts_with("TCP ")), "{ct}");
+    assert!(
+        tcp.lines()
+            .any(|l| l.starts_with(&format!("TCP OUT {tie}:"))
+                && l.contains(":80 expires=")
+                && l.contains("SeenNonSyn ProxyRedirect ]")
+                && l.ends_with(&format!(" SourceSecurityID={tie_id} IfIndex=0 "))),
+        "caca-tie's connections through the proxy:\n{ct}"
+    );
+    assert!(
+        rest.lines()
+            .any(|l| l.starts_with(&format!("UDP OUT {tie}:")) && l.contains(" -> 10.96.0.10:53 ")),
+        "the ships' DNS queries:\n{ct}"
+    );
+
+    let lb = g.ok(&["bpf", "lb", "list"]);
+    assert!(
+        lb.starts_with("SERVICE ADDRESS    BACKEND ADDRESS (REVNAT_ID) (SLOT)\n"),
+        "{lb}"
+    );
+    for (_, ip) in death_stars(g) {
+        assert!(lb.contains(&format!("{ip}:80 ")), "{lb}");
+    }
 }
 
 #[test]
@@ -614,4 +763,112 @@ fn nothing_survives_kill_9() {
         "Nothing to clean up: no galaxy left anything behind.\n"
     );
     assert_eq!(before, host_network(), "the host's network changed");
+}
+
+#[test]
+fn the_tutorial_on_the_ebpf_datapath() {
+    if !runnable("the_tutorial_on_the_ebpf_datapath") {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let before = host_network();
+    let child = Command::new(bin())
+        .args(["tutorial", "--lang", "en", "--datapath", "ebpf"])
+        .env("GALAXIA_LOG_FORMAT", "human")
+        .env_remove("RUST_LOG")
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run galaxia tutorial --datapath ebpf");
+    let tag = format!("galaxia-{}-0", child.id());
+    let out = child.wait_with_output().expect("galaxia tutorial");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe(&["tutorial", "--datapath", "ebpf"], &out)
+    );
+    assert!(
+        stdout.contains("Tutorial complete: every step behaved as the book says."),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+    // The pods were namespaces of this tutorial's galaxy, and Debian's curl ran inside them.
+    let netns = stdout
+        .lines()
+        .filter(|l| l.contains(&format!("netns /run/netns/{tag}-pod-")))
+        .count();
+    assert!(netns >= 4, "every pod in a namespace of its own:\n{stdout}");
+    for shown in [
+        "Ship landed",
+        "Access denied",
+        "Panic: deathstar exploded",
+        "ciliumnetworkpolicy.cilium.io/regra1 created",
+        "ciliumnetworkpolicy.cilium.io/regra1 configured",
+        "Policy denied DROPPED (TCP Flags: SYN)",
+        &format!("http-request DROPPED (HTTP/1.1 PUT http://{SVC}/v1/exhaust-port)"),
+        "to-endpoint FORWARDED (TCP Flags: ",
+    ] {
+        assert!(stdout.contains(shown), "missing {shown:?}:\n{stdout}");
+    }
+    assert_eq!(
+        leftovers(&tag),
+        Vec::<String>::new(),
+        "the tutorial's galaxy left things behind"
+    );
+    assert_eq!(
+        galaxia_programs(),
+        Vec::<String>::new(),
+        "programs outlived the tutorial"
+    );
+    assert_eq!(before, host_network(), "the host's network changed");
+}
+
+#[test]
+fn the_tutorial_refuses_the_ebpf_datapath_without_root() {
+    if !nix::unistd::geteuid().is_root() {
+        let out = Command::new(bin())
+            .args(["tutorial", "--datapath", "ebpf"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run galaxia tutorial");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains("--datapath ebpf needs root"), "{stderr}");
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("==="),
+            "refused before the first narrated step"
+        );
+        return;
+    }
+    if !have("setpriv") {
+        eprintln!("skipped: setpriv (util-linux) is needed to run galaxia as nobody");
+        return;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin()])
+        .args(["tutorial", "--lang", "en", "--datapath", "ebpf"])
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run galaxia tutorial as nobody");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{}",
+        describe(&["tutorial --datapath ebpf"], &out)
+    );
+    assert!(
+        stderr.contains("--datapath ebpf needs root") && stderr.contains("--datapath userspace"),
+        "{}",
+        describe(&["tutorial --datapath ebpf"], &out)
+    );
+    // (Only the line that says where the logs go may come first.)
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("==="),
+        "refused before the first narrated step: {stdout}"
+    );
 }

@@ -14,8 +14,8 @@ use crate::control::discovery::ControlArgs;
 use crate::control::views::PodView;
 use crate::ebpf::cleanup;
 use crate::ebpf::maps::{
-    self, CtKey, CtVal, EndpointVal, IpcacheVal, PolicyKey, PolicyVal, SvcKey, SvcVal,
-    VERDICT_DENY, VERDICT_REDIRECT,
+    self, CT_FROM_POD, CT_PROXY, CtKey, CtVal, EndpointVal, IpcacheVal, PolicyKey, PolicyVal,
+    SvcKey, SvcVal, VERDICT_DENY, VERDICT_REDIRECT,
 };
 use crate::ebpf::names::{MAPS_FILE, Tag};
 
@@ -122,6 +122,7 @@ pub fn run_cleanup(_args: CleanupArgs, io: &mut Io<'_>) -> Result<(), Error> {
 struct Galaxy {
     pods: Vec<PodView>,
     maps: BTreeMap<String, u32>,
+    tag: Option<Tag>,
 }
 
 fn galaxy(control: &ControlArgs) -> Result<Galaxy, Error> {
@@ -151,7 +152,11 @@ fn galaxy(control: &ControlArgs) -> Result<Galaxy, Error> {
             Some((name.to_string(), id.trim().parse().ok()?))
         })
         .collect();
-    Ok(Galaxy { pods, maps })
+    Ok(Galaxy {
+        pods,
+        maps,
+        tag: Some(tag),
+    })
 }
 
 /// A map's entries, as byte arrays.
@@ -183,69 +188,116 @@ impl Galaxy {
         self.pods
             .iter()
             .find(|p| p.identity == identity)
-            .map(|p| p.identity_labels.clone())
+            .map(|p| {
+                // `GetPrintableModel` sorts them.
+                let mut l = p.identity_labels.clone();
+                l.sort();
+                l
+            })
             .filter(|l| !l.is_empty())
-            .unwrap_or_else(|| vec![format!("identity={identity}")])
+            // Cilium prints the number of an identity it cannot resolve.
+            .unwrap_or_else(|| vec![identity.to_string()])
     }
 }
 
-/// Rows under a header, each column as wide as its widest cell plus three spaces (the shape of
-/// Cilium's tabwriter output). A cell may hold several lines (an identity's labels).
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            let w = c.lines().map(str::len).max().unwrap_or(0);
-            if i < widths.len() {
-                widths[i] = widths[i].max(w);
+/// Cilium's `tabwriter.NewWriter(os.Stdout, 5, 0, 3, ' ', 0)`, which lays out every `cilium bpf`
+/// table: a cell ends at a tab, a column is as wide as its widest cell plus 3 (at least 5) over
+/// the consecutive lines that have a cell in it, the text after a line's last tab is not padded.
+/// Cilium ends its rows with a tab, so their last column is padded too (trailing spaces).
+fn tabwrite(text: &str) -> String {
+    const MIN_WIDTH: usize = 5;
+    const PADDING: usize = 3;
+    fn block(lines: &[Vec<&str>], widths: &mut Vec<usize>, out: &mut String) {
+        let column = widths.len();
+        let mut start = 0;
+        let mut i = 0;
+        while i < lines.len() {
+            if column + 1 >= lines[i].len() {
+                i += 1;
+                continue;
             }
+            emit(&lines[start..i], widths, out);
+            start = i;
+            let mut width = MIN_WIDTH;
+            while i < lines.len() && column + 1 < lines[i].len() {
+                width = width.max(lines[i][column].chars().count() + PADDING);
+                i += 1;
+            }
+            widths.push(width);
+            block(&lines[start..i], widths, out);
+            widths.pop();
+            start = i;
+        }
+        emit(&lines[start..], widths, out);
+    }
+    fn emit(lines: &[Vec<&str>], widths: &[usize], out: &mut String) {
+        for cells in lines {
+            for (j, cell) in cells.iter().enumerate() {
+                out.push_str(cell);
+                if j < widths.len() {
+                    let pad = widths[j].saturating_sub(cell.chars().count());
+                    out.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            out.push('\n');
         }
     }
+    let lines: Vec<Vec<&str>> = text
+        .strip_suffix('\n')
+        .unwrap_or(text)
+        .split('\n')
+        .map(|l| l.split('\t').collect())
+        .collect();
     let mut out = String::new();
-    let mut line = |cells: &[&str]| {
-        let last = cells.len().saturating_sub(1);
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i == last {
-                s.push_str(c);
-            } else {
-                let _ = write!(s, "{c:<w$}", w = widths[i] + 3);
-            }
-        }
-        out.push_str(s.trim_end());
-        out.push('\n');
-    };
-    line(header);
-    for r in rows {
-        let split: Vec<Vec<&str>> = r.iter().map(|c| c.lines().collect()).collect();
-        let height = split.iter().map(Vec::len).max().unwrap_or(1).max(1);
-        for k in 0..height {
-            let cells: Vec<&str> = split
-                .iter()
-                .map(|c| c.get(k).copied().unwrap_or(""))
-                .collect();
-            line(&cells);
-        }
-    }
+    block(&lines, &mut Vec::new(), &mut out);
     out
 }
 
+/// Cilium's `TablePrinter`: a header of two cells, then each key with its value (and any further
+/// values of the key on lines of their own).
+fn two_columns(first: &str, second: &str, rows: &[(String, String)]) -> String {
+    let mut text = format!("{first}\t{second}\n");
+    for (k, v) in rows {
+        let _ = writeln!(text, "{k}\t{v}\t");
+    }
+    tabwrite(&text)
+}
+
+/// `u8proto.U8proto`'s names.
 fn proto_name(p: u8) -> String {
     match p {
         0 => "ANY".into(),
+        1 => "ICMP".into(),
         6 => "TCP".into(),
         17 => "UDP".into(),
+        58 => "ICMPv6".into(),
         132 => "SCTP".into(),
-        1 => "ICMP".into(),
         n => n.to_string(),
     }
 }
 
 pub fn run_bpf(cmd: BpfCommand, io: &mut Io<'_>) -> Result<(), Error> {
     let text = match &cmd {
-        BpfCommand::Ipcache(ListOnly::List(a)) => ipcache(&galaxy(&a.control)?)?,
+        BpfCommand::Ipcache(ListOnly::List(a)) => ipcache(&galaxy(&a.control)?, io)?,
         BpfCommand::Endpoint(ListOnly::List(a)) => endpoints(&galaxy(&a.control)?)?,
-        BpfCommand::Ct(ListOnly::List(a)) => ct(&galaxy(&a.control)?)?,
+        BpfCommand::Ct(ListOnly::List(a)) => {
+            match a.scope.as_deref() {
+                Some("global") => {}
+                // cilium's words for the scopes it knows and galaxia has no table of.
+                None => {
+                    writeln!(io.err, "Error: Missing endpoint id or 'global' argument")?;
+                    return Err(Error::Reported(1));
+                }
+                Some(other) => {
+                    writeln!(
+                        io.err,
+                        "galaxia keeps one conntrack table: use `galaxia bpf ct list global` (not {other:?})"
+                    )?;
+                    return Err(Error::Reported(1));
+                }
+            }
+            ct(&galaxy(&a.control)?)?
+        }
         BpfCommand::Lb(ListOnly::List(a)) => lb(&galaxy(&a.control)?)?,
         BpfCommand::Policy(PolicyCommand::Get(a)) => policy(&galaxy(&a.control)?, &a.pod, io)?,
     };
@@ -253,99 +305,191 @@ pub fn run_bpf(cmd: BpfCommand, io: &mut Io<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-fn ipcache(g: &Galaxy) -> Result<String, Error> {
+/// `cilium bpf ipcache list`: `RemoteEndpointInfo.String()` of each prefix. The galaxy's nodes are
+/// joined by a bridge and route natively, and nothing is encrypted, so every entry has the values
+/// Cilium prints for a local address: no tunnel endpoint, key 0, no flags.
+fn ipcache(g: &Galaxy, io: &mut Io<'_>) -> Result<String, Error> {
     let mut entries: Vec<(Ipv4Addr, IpcacheVal)> = g
         .table::<4, 8>(maps::IPCACHE, false)?
         .into_iter()
         .map(|(k, v)| (Ipv4Addr::from(k), IpcacheVal::decode(&v)))
         .collect();
     if entries.is_empty() {
-        return Ok("The ipcache is empty.\n".into());
+        writeln!(io.err, "No entries found.")?;
+        return Ok(String::new());
     }
+    // Cilium prints a Go map, in no order; sorted here so that two runs compare.
     entries.sort_by_key(|(ip, _)| *ip);
-    let rows: Vec<Vec<String>> = entries
+    let rows: Vec<(String, String)> = entries
         .iter()
         .map(|(ip, v)| {
-            vec![
+            (
                 format!("{ip}/32"),
                 format!(
-                    "identity={} encryptkey=0 tunnelendpoint=0.0.0.0 nodeid={}",
-                    v.identity, v.node
+                    "identity={} encryptkey=0 tunnelendpoint=0.0.0.0 flags=<none>",
+                    v.identity
                 ),
-            ]
+            )
         })
         .collect();
-    Ok(table(&["IP PREFIX/ADDRESS", "IDENTITY"], &rows))
+    Ok(two_columns("IP PREFIX/ADDRESS", "IDENTITY", &rows))
 }
 
+/// A link's MAC address inside a namespace of the galaxy, as Cilium's `mac.MAC` prints it.
+fn mac(netns: &str, dev: &str) -> String {
+    let out = std::process::Command::new(crate::ebpf::fabric::ip_binary().unwrap_or_default())
+        .args(["-n", netns, "-o", "link", "show", "dev", dev])
+        .stderr(std::process::Stdio::null())
+        .output();
+    let text = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let mut words = text.split_whitespace();
+    words
+        .find(|w| *w == "link/ether")
+        .and_then(|_| words.next())
+        .map(str::to_ascii_uppercase)
+        .unwrap_or_else(|| "00:00:00:00:00:00".into())
+}
+
+/// `cilium bpf endpoint list`: `EndpointInfo.String()` of each local endpoint, with the pod's
+/// `eth0` and its node-side veth as `mac` and `nodemac`. Cilium's lxc flags mark the host's own
+/// addresses only: a pod's are 0 (galaxia's enforcement bit is its policy map's business).
 fn endpoints(g: &Galaxy) -> Result<String, Error> {
     let mut entries: Vec<(Ipv4Addr, EndpointVal)> = g
         .table::<4, 16>(maps::LXC, false)?
         .into_iter()
         .map(|(k, v)| (Ipv4Addr::from(k), EndpointVal::decode(&v)))
         .collect();
-    if entries.is_empty() {
-        return Ok("No local endpoints.\n".into());
-    }
     entries.sort_by_key(|(_, v)| v.id);
-    let rows: Vec<Vec<String>> = entries
+    let rows: Vec<(String, String)> = entries
         .iter()
         .map(|(ip, v)| {
-            vec![
+            let pod_ns = g
+                .pods
+                .iter()
+                .find(|p| p.endpoint == v.id)
+                .and_then(|p| p.sandbox.as_ref())
+                .and_then(|s| Some(s.netns.file_name()?.to_string_lossy().into_owned()));
+            let pod_mac = pod_ns.map_or_else(|| mac("", ""), |ns| mac(&ns, "eth0"));
+            let node_mac = g
+                .tag
+                .map(|t| {
+                    mac(
+                        &t.node(usize::from(v.node)),
+                        &crate::ebpf::names::lxc(v.id),
+                    )
+                })
+                .unwrap_or_else(|| mac("", ""));
+            (
                 format!("{ip}:0"),
                 format!(
-                    "id={:<5} sec_id={:<6} flags=0x{:04x} ifindex={:<3} nodeid={} hostip={}",
-                    v.id, v.identity, v.flags, v.ifindex, v.node, v.host_ip
+                    "id={:<5} sec_id={:<5} flags=0x{:04X} ifindex={:<3} mac={pod_mac} nodemac={node_mac}",
+                    v.id, v.identity, 0, v.ifindex
                 ),
-            ]
+            )
         })
         .collect();
-    Ok(table(&["IP ADDRESS", "LOCAL ENDPOINT INFO"], &rows))
+    Ok(two_columns("IP ADDRESS", "LOCAL ENDPOINT INFO", &rows))
 }
 
+/// Cilium's conntrack timeouts (`--bpf-ct-timeout-*`): a TCP connection that got an answer, one
+/// still in its handshake, one closing, and any other protocol's.
+const CT_TCP_ESTABLISHED_SECS: u64 = 21_600;
+const CT_TCP_SYN_SECS: u64 = 60;
+const CT_TCP_CLOSE_SECS: u64 = 10;
+const CT_ANY_SECS: u64 = 60;
+
+/// galaxia's TCP flag bits (`flows::flow::TcpFlags`, `F_*` in galaxia.h) as the header carries
+/// them (what Cilium's `TxFlagsSeen` holds).
+fn wire_flags(f: u8) -> u8 {
+    [(1, 0x02), (2, 0x10), (4, 0x04), (8, 0x01), (16, 0x08)]
+        .iter()
+        .filter(|(ours, _)| f & ours != 0)
+        .fold(0, |acc, (_, wire)| acc | wire)
+}
+
+/// `cilium bpf ct list global`: the TCP table, then the table of every other protocol, each
+/// entry as `CtKey4Global.Dump` and `CtEntry.String()` write it. A connection a local pod opened
+/// is its endpoint's `OUT` entry; one from elsewhere (the node's probes, the L7 proxy) the
+/// destination's `IN` entry.
 fn ct(g: &Galaxy) -> Result<String, Error> {
     let mut entries: Vec<(CtKey, CtVal)> = g
         .table::<16, 72>(maps::CT, true)?
         .into_iter()
         .map(|(k, v)| (CtKey::decode(&k), CtVal::decode(&v)))
+        .filter(|(k, _)| k.proto != 0)
         .collect();
-    if entries.is_empty() {
-        return Ok("No connections are tracked.\n".into());
-    }
     entries.sort_by_key(|(k, _)| *k);
-    let now = boot_ns();
-    let mut out = String::new();
+    let secs = |ns: u64| ns / 1_000_000_000;
+    let mut tcp = String::new();
+    let mut any = String::new();
     for (k, v) in entries {
-        let idle = now.saturating_sub(v.last_ns) / 1_000_000_000;
+        // Cilium counts a packet as rx when it enters the entry's endpoint and tx when it leaves
+        // it: the client's packets are tx on its OUT entry, rx on the server's IN entry.
+        let out_entry = v.state & CT_FROM_POD != 0;
+        let fwd = (
+            v.fwd_packets,
+            v.fwd_bytes,
+            wire_flags(v.fwd_flags),
+            v.fwd_report_ns,
+        );
+        let rev = (
+            v.rev_packets,
+            v.rev_bytes,
+            wire_flags(v.rev_flags),
+            v.rev_report_ns,
+        );
+        let (tx, rx) = if out_entry { (fwd, rev) } else { (rev, fwd) };
+        let closing = (tx.2 | rx.2) & 0x05 != 0;
+        let lifetime = match k.proto {
+            maps::PROTO_TCP if closing => CT_TCP_CLOSE_SECS,
+            maps::PROTO_TCP if v.rev_packets > 0 => CT_TCP_ESTABLISHED_SECS,
+            maps::PROTO_TCP => CT_TCP_SYN_SECS,
+            _ => CT_ANY_SECS,
+        };
+        let mut flags = 0u16;
+        let mut names = String::new();
+        for (bit, set, name) in [
+            (0x0001, rx.2 & 0x05 != 0, "RxClosing"),
+            (0x0002, tx.2 & 0x05 != 0, "TxClosing"),
+            (0x0010, (tx.2 | rx.2) & !0x02 != 0, "SeenNonSyn"),
+            (0x0040, v.state & CT_PROXY != 0, "ProxyRedirect"),
+        ] {
+            if set {
+                flags |= bit;
+                names.push_str(name);
+                names.push(' ');
+            }
+        }
+        let dir = if out_entry { "OUT" } else { "IN" };
+        let table = if k.proto == maps::PROTO_TCP {
+            &mut tcp
+        } else {
+            &mut any
+        };
         let _ = writeln!(
-            out,
-            "{} OUT {}:{} -> {}:{} last_seen={idle}s ago RxPackets={} RxBytes={} TxPackets={} TxBytes={} Flags=0x{:02x}/0x{:02x} state=0x{:02x} SourceSecurityID={}",
+            table,
+            "{} {dir} {}:{} -> {}:{} expires={} RxPackets={} RxBytes={} RxFlagsSeen={:#04x} LastRxReport={} TxPackets={} TxBytes={} TxFlagsSeen={:#04x} LastTxReport={} Flags={flags:#06x} [ {names}] RevNAT=0 SourceSecurityID={} IfIndex=0 ",
             proto_name(k.proto),
             k.saddr,
             k.sport,
             k.daddr,
             k.dport,
-            v.rev_packets,
-            v.rev_bytes,
-            v.fwd_packets,
-            v.fwd_bytes,
-            v.fwd_flags,
-            v.rev_flags,
-            v.state,
+            secs(v.last_ns) + lifetime,
+            rx.0,
+            rx.1,
+            rx.2,
+            secs(rx.3),
+            tx.0,
+            tx.1,
+            tx.2,
+            secs(tx.3),
             v.src_identity
         );
     }
-    Ok(out)
-}
-
-/// The kernel's monotonic clock (`bpf_ktime_get_ns`).
-fn boot_ns() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
-        .map(|t| {
-            u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000
-                + u64::try_from(t.tv_nsec()).unwrap_or(0)
-        })
-        .unwrap_or(0)
+    // Each table's dump is printed with Println: an empty line after each.
+    Ok(format!("{tcp}\n{any}\n"))
 }
 
 fn lb(g: &Galaxy) -> Result<String, Error> {
@@ -366,20 +510,25 @@ fn lb(g: &Galaxy) -> Result<String, Error> {
             ((svc, slot), (ip, port))
         })
         .collect();
-    let rows: Vec<Vec<String>> = svcs
-        .iter()
-        .map(|(k, v)| {
-            let mut lines = vec![format!("0.0.0.0:0 ({}) (0) [ClusterIP]", v.id)];
-            for slot in 0..v.count {
-                if let Some((ip, port)) = backends.get(&(v.id, slot)) {
-                    lines.push(format!("{ip}:{port} ({}) ({})", v.id, slot + 1));
-                }
+    // A frontend's further values on lines of their own, under an empty key (TablePrinter).
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for (k, v) in &svcs {
+        rows.push((
+            format!("{}:{}", k.vip, k.port),
+            format!("0.0.0.0:0 ({}) (0) [ClusterIP]", v.id),
+        ));
+        for slot in 0..v.count {
+            if let Some((ip, port)) = backends.get(&(v.id, slot)) {
+                rows.push((
+                    String::new(),
+                    format!("{ip}:{port} ({}) ({})", v.id, slot + 1),
+                ));
             }
-            vec![format!("{}:{}", k.vip, k.port), lines.join("\n")]
-        })
-        .collect();
-    Ok(table(
-        &["SERVICE ADDRESS", "BACKEND ADDRESS (REVNAT_ID) (SLOT)"],
+        }
+    }
+    Ok(two_columns(
+        "SERVICE ADDRESS",
+        "BACKEND ADDRESS (REVNAT_ID) (SLOT)",
         &rows,
     ))
 }
@@ -410,60 +559,82 @@ fn policy(g: &Galaxy, pod: &str, io: &mut Io<'_>) -> Result<String, Error> {
         .map(|(k, v)| (PolicyKey::decode(&k), PolicyVal::decode(&v)))
         .filter(|(k, _)| k.endpoint == endpoint)
         .collect();
+    // Where no policy selects the endpoint, Cilium's map allows every identity on every port;
+    // galaxia's holds nothing then, which means the same.
+    let allow_all = PolicyVal {
+        verdict: maps::VERDICT_ALLOW,
+        match_type: 0,
+        proxy_port: 0,
+        packets: 0,
+        bytes: 0,
+    };
+    let any = PolicyKey {
+        endpoint,
+        identity: 0,
+        dport: 0,
+        proto: 0,
+    };
     if entries.is_empty() {
-        return Ok(format!(
-            "Endpoint {endpoint} has no policy entries: no policy selects it, every packet is allowed.\n"
-        ));
+        entries.push((any, allow_all));
     }
-    entries.sort_by_key(|(k, _)| (k.identity, k.dport, k.proto));
-    let rows: Vec<Vec<String>> = entries
-        .iter()
-        .map(|(k, v)| {
-            let port = match (k.dport, k.proto) {
-                (0, 0) => "ANY".to_string(),
-                (0, p) => format!("ANY/{}", proto_name(p)),
-                (d, p) => format!("{d}/{}", proto_name(p)),
-            };
-            let prefix = match (k.dport, k.proto) {
-                (0, 0) => 0,
-                (0, _) => 8,
-                _ => 24,
-            };
-            vec![
-                if v.verdict == VERDICT_DENY {
-                    "Deny".into()
-                } else {
-                    "Allow".into()
-                },
-                "Ingress".into(),
-                g.labels(k.identity).join("\n"),
-                port,
-                if v.verdict == VERDICT_REDIRECT {
-                    v.proxy_port.to_string()
-                } else {
-                    "NONE".into()
-                },
-                "Disabled".into(),
-                v.bytes.to_string(),
-                v.packets.to_string(),
-                prefix.to_string(),
-            ]
-        })
+    // `PolicyEntriesDump.Less`: denies first, then by direction (all ingress here), then by
+    // identity; the port after that (Cilium leaves it to the map's order).
+    entries.sort_by_key(|(k, v)| (v.verdict != VERDICT_DENY, k.identity, k.dport, k.proto));
+    let mut rows: Vec<(&str, PolicyKey, PolicyVal)> = entries
+        .into_iter()
+        .map(|(k, v)| ("Ingress", k, v))
         .collect();
-    Ok(table(
-        &[
-            "POLICY",
-            "DIRECTION",
-            "LABELS (source:key[=value])",
-            "PORT/PROTO",
-            "PROXY PORT",
-            "AUTH TYPE",
-            "BYTES",
-            "PACKETS",
-            "PREFIX",
-        ],
-        &rows,
-    ))
+    // galaxia enforces no egress policy: Cilium's entry for that follows the ingress ones.
+    rows.push(("Egress", any, allow_all));
+    Ok(policy_table(&rows, |id| g.labels(id)))
+}
+
+/// `cilium bpf policy get`'s table (`formatMap`): one row an entry, its identity's further labels
+/// on lines of their own; every row ends with a tab, so the last column is padded too.
+fn policy_table(
+    entries: &[(&str, PolicyKey, PolicyVal)],
+    labels: impl Fn(u32) -> Vec<String>,
+) -> String {
+    let mut text = String::from(
+        "POLICY\tDIRECTION\tLABELS (source:key[=value])\tPORT/PROTO\tPROXY PORT\tAUTH TYPE\tBYTES\tPACKETS\tPREFIX\t\n",
+    );
+    for (direction, k, v) in entries {
+        // The key's prefix length past the identity and direction: 0 every protocol, 8 one
+        // protocol on every port, 24 one port of one protocol.
+        let (port, prefix) = match (k.dport, k.proto) {
+            (_, 0) => (proto_name(0), 0),
+            (0, p) => (proto_name(p), 8),
+            (d, p) => (format!("{d}/{}", proto_name(p)), 24),
+        };
+        let policy = if v.verdict == VERDICT_DENY {
+            "Deny"
+        } else {
+            "Allow"
+        };
+        let proxy = if v.verdict == VERDICT_REDIRECT && v.proxy_port != 0 {
+            v.proxy_port.to_string()
+        } else {
+            "NONE".into()
+        };
+        let names = labels(k.identity);
+        let first = names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| k.identity.to_string());
+        let _ = writeln!(
+            text,
+            "{policy}\t{direction}\t{first}\t{port}\t{proxy}\tdisabled\t{}\t{}\t{prefix}\t",
+            v.bytes, v.packets
+        );
+        for more in names.iter().skip(1) {
+            let _ = writeln!(text, "\t\t{more}\t\t\t\t\t\t\t");
+        }
+    }
+    let mut out = tabwrite(&text);
+    if entries.is_empty() {
+        out.push_str("Policy stats empty. Perhaps the policy enforcement is disabled?\n");
+    }
+    out
 }
 
 #[cfg(test)]
@@ -471,25 +642,80 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tables_align_like_cilium_and_cells_may_span_lines() {
+    fn tables_are_laid_out_as_gos_tabwriter_with_ciliums_settings() {
+        // A header without a trailing tab: its last cell is not part of the column.
         let rows = vec![
-            vec![
-                "Allow".to_string(),
-                "k8s:a=b\nk8s:c=d".to_string(),
-                "80/TCP".to_string(),
-            ],
-            vec![
-                "Deny".to_string(),
-                "reserved:unknown".to_string(),
-                "ANY".to_string(),
-            ],
+            ("10.244.1.5/32".to_string(), "identity=1".to_string()),
+            ("10.244.10.50/32".to_string(), "identity=123".to_string()),
         ];
         assert_eq!(
-            table(&["POLICY", "LABELS", "PORT"], &rows),
-            "POLICY   LABELS             PORT\n\
-             Allow    k8s:a=b            80/TCP\n\
-             \x20        k8s:c=d\n\
-             Deny     reserved:unknown   ANY\n"
+            two_columns("IP PREFIX/ADDRESS", "IDENTITY", &rows),
+            "IP PREFIX/ADDRESS   IDENTITY\n\
+             10.244.1.5/32       identity=1     \n\
+             10.244.10.50/32     identity=123   \n"
         );
+        // A column never narrower than 5; an empty cell pads to the column.
+        assert_eq!(
+            tabwrite("a\tb\t\n\tlonger\t\n"),
+            "a    b        \n     longer   \n"
+        );
+    }
+
+    #[test]
+    fn policy_rows_span_an_identitys_labels_and_pad_every_column() {
+        let key = |identity, dport, proto| PolicyKey {
+            endpoint: 7,
+            identity,
+            dport,
+            proto,
+        };
+        let val = |verdict, proxy_port, packets, bytes| PolicyVal {
+            verdict,
+            match_type: 0,
+            proxy_port,
+            packets,
+            bytes,
+        };
+        let rows = vec![
+            ("Ingress", key(300, 80, 6), val(VERDICT_DENY, 0, 2, 120)),
+            (
+                "Ingress",
+                key(301, 80, 6),
+                val(VERDICT_REDIRECT, 15001, 10, 900),
+            ),
+            ("Egress", key(0, 0, 0), val(maps::VERDICT_ALLOW, 0, 0, 0)),
+        ];
+        let text = policy_table(&rows, |id| match id {
+            300 => vec!["k8s:class=xwing".into(), "k8s:org=alianca".into()],
+            301 => vec!["k8s:org=imperio".into()],
+            _ => vec!["reserved:unknown".into()],
+        });
+        let header = "POLICY   DIRECTION   LABELS (source:key[=value])   PORT/PROTO   PROXY PORT   AUTH TYPE   BYTES   PACKETS   PREFIX   ";
+        // A continuation row: its label in the labels column, every other cell empty and padded.
+        let more = format!(
+            "{:21}{:<width$}",
+            "",
+            "k8s:org=alianca",
+            width = header.len() - 21
+        );
+        let expected = [
+            header,
+            "Deny     Ingress     k8s:class=xwing               80/TCP       NONE         disabled    120     2         24       ",
+            &more,
+            "Allow    Ingress     k8s:org=imperio               80/TCP       15001        disabled    900     10        24       ",
+            "Allow    Egress      reserved:unknown              ANY          NONE         disabled    0       0         0        ",
+        ];
+        assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+        assert!(text.ends_with("        \n"));
+        assert!(policy_table(&[], |_| Vec::new()).ends_with(
+            "PREFIX   \nPolicy stats empty. Perhaps the policy enforcement is disabled?\n"
+        ));
+    }
+
+    #[test]
+    fn tcp_flags_are_the_headers_bits() {
+        // SYN, ACK -> 0x12; FIN, PSH -> 0x09.
+        assert_eq!(wire_flags(1 | 2), 0x12);
+        assert_eq!(wire_flags(8 | 16), 0x09);
     }
 }
