@@ -755,10 +755,13 @@ async fn one(
     let attempt = async {
         let peer = out.peer();
         let addrs = transport::resolve(&dial.resolver, peer, connecting).await?;
-        if o.verbose {
-            let _ = writeln!(stderr, "*   Trying {}:{}...", peer.bare_host(), peer.port);
+        // curl names the address it tries (`127.0.0.1:80`, `[::1]:80`), not the host.
+        if o.verbose
+            && let Some(first) = addrs.first()
+        {
+            let _ = writeln!(stderr, "*   Trying {first}...");
         }
-        let (stream, addr) = match dial.intercept {
+        let (stream, addr, intercepted) = match dial.intercept {
             Some(i) if addrs.iter().any(|a| !a.ip().is_loopback()) => {
                 let shown = addrs
                     .iter()
@@ -766,27 +769,53 @@ async fn one(
                     .find(|a| !a.ip().is_loopback())
                     .unwrap_or(i.egress);
                 let (stream, _) = transport::connect_to(vec![i.egress], peer, connecting).await?;
-                (stream, shown)
+                (stream, shown, true)
             }
-            _ => transport::connect_to(addrs, peer, connecting).await?,
+            _ => {
+                let (stream, addr) = transport::connect_to(addrs, peer, connecting).await?;
+                (stream, addr, false)
+            }
         };
-        if o.verbose {
-            let _ = writeln!(
-                stderr,
-                "* Connected to {} ({}) port {} (#0)",
-                peer.bare_host(),
-                addr.ip(),
-                addr.port()
-            );
-            let _ = stderr.write_all(&request_head(&out));
+        let announce = |stderr: &mut (dyn Write + Send)| {
+            if o.verbose {
+                let _ = writeln!(
+                    stderr,
+                    "* Connected to {} ({}) port {} (#0)",
+                    peer.bare_host(),
+                    addr.ip(),
+                    addr.port()
+                );
+                let _ = stderr.write_all(&request_head(&out));
+            }
+        };
+        // Through an intercepting egress proxy the handshake is with the proxy, which learns
+        // the destination from the request: a connection that a policy drops at L3/L4 is one
+        // it never answers. So the wait for the answer is the connect phase here, as a dropped
+        // SYN is in a cluster (the galaxy's servers answer at once), and -v says "Connected"
+        // only once the answer comes.
+        if !intercepted {
+            announce(stderr);
         }
         let exchange = transport::exchange_with(stream, &out, body, transport::HeadLimits::HYPER);
-        let answer = match total {
+        let deadline = if intercepted { connecting } else { total };
+        let answer = match deadline {
             Some(t) => tokio::time::timeout_at(t, exchange)
                 .await
-                .unwrap_or(Err(TransportError::Timeout(t - start)))?,
+                .unwrap_or_else(|_| {
+                    Err(if intercepted {
+                        TransportError::ConnectTimeout {
+                            host: peer.bare_host().to_string(),
+                            port: peer.port,
+                        }
+                    } else {
+                        TransportError::Timeout(t - start)
+                    })
+                })?,
             None => exchange.await?,
         };
+        if intercepted {
+            announce(stderr);
+        }
         Ok::<_, TransportError>((answer, addr))
     };
     let result = attempt.await;
