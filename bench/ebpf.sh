@@ -61,7 +61,7 @@ trap cleanup EXIT
 "$G" up -f k8s/starwars.yml --no-patrol --datapath ebpf --hubble-port 0 --ui-port 0 \
   --control-file "$GALAXIA_CONTROL_FILE" >"$TMP/up.out" 2>"$TMP/up.err" &
 GAL_PID=$!
-pods_json() { "$G" get pods -o json 2>/dev/null || echo '[]'; }
+pods_json() { "$G" get pods -o galaxia-json 2>/dev/null || echo '[]'; }
 for _ in $(seq 1 600); do
   kill -0 "$GAL_PID" 2>/dev/null || { echo "bench/ebpf.sh: galaxia up exited" >&2; cat "$TMP/up.err" >&2; exit 1; }
   ready=$(pods_json | python3 -c 'import json,sys; p=json.load(sys.stdin); print(int(bool(p) and all(x["ready"] for x in p)))')

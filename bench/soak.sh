@@ -9,7 +9,7 @@
 # At the end it reports and checks:
 #   - loadtest: every request its schedule started is accounted exactly once (answered with an
 #     outcome, or in flight when the run ended): requests + abandoned == RATE x SOAK_SECONDS;
-#   - the ships' patrol counters (from `galaxia get pods -o json`);
+#   - the ships' patrol counters (from `galaxia get pods -o galaxia-json`);
 #   - galaxia's RSS at the start (after a 10 s warm-up) and at the end;
 #   - no panic in galaxia's log; every policy change answered.
 # Exit 0 when the checks hold.
@@ -86,7 +86,7 @@ done
 wait "$LT_PID" || true
 LT_PID=""
 RSS_END=$(rss)
-"$GALAXIA" get pods -o json >"$TMP/pods.json" 2>/dev/null || echo '{}' >"$TMP/pods.json"
+"$GALAXIA" get pods -o galaxia-json >"$TMP/pods.json" 2>/dev/null || echo '{}' >"$TMP/pods.json"
 kill "$UP_PID"
 wait "$UP_PID" || true
 UP_PID=""

@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use super::error::Error;
 use super::get::Resource;
-use super::kubectl::not_found;
 use super::output::{Workload, pod_phase, replica_set, workloads};
 use super::print::{Io, OutputArgs};
 use super::session::connect;
@@ -189,7 +188,7 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
                 io.out.write_all(o.text.as_bytes())?;
             }
             None => {
-                writeln!(io.err, "{}", not_found(kind.kind(), n))?;
+                writeln!(io.err, "{}", kind.not_found(n))?;
                 failed = true;
             }
         }

@@ -518,6 +518,7 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
         Format::Json,
         Format::Yaml,
         Format::JsonPath(String::new()),
+        Format::ViewJson,
     ])?;
     let (type_word, mut names) = match args.resource.split_once('/') {
         Some((t, n)) => (t.to_string(), vec![n.to_string()]),
@@ -590,6 +591,9 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
         }
     }
 
+    if format == Format::ViewJson {
+        return view_json(&snapshot, &kinds, &filter, &missing, io);
+    }
     if let Some(printer) = printer {
         // One name of one kind found is the object itself; anything else is a List.
         let single = kinds.len() == 1 && names.len() == 1 && found == 1;
@@ -666,6 +670,59 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
         return super::watch::follow(&control, &rt, kind, &filter, &shape, first, widths, io);
     }
     Ok(())
+}
+
+/// `-o galaxia-json`: one kind's control API views, filtered as the table would be.
+fn view_json(
+    snapshot: &Snapshot,
+    kinds: &[Resource],
+    filter: &Filter,
+    missing: &[String],
+    io: &mut Io<'_>,
+) -> Result<(), Error> {
+    let keep = |ns: &str, name: &str, labels: &BTreeMap<String, String>| {
+        (filter.all_namespaces || ns == filter.namespace)
+            && filter.selector.as_ref().is_none_or(|s| s.matches(labels))
+            && (filter.names.is_empty() || filter.names.iter().any(|n| n == name))
+    };
+    let value = match kinds {
+        [Resource::Pods] => serde_json::to_value(
+            snapshot
+                .pods
+                .iter()
+                .filter(|p| keep(&p.namespace, &p.name, &p.labels))
+                .collect::<Vec<_>>(),
+        ),
+        [Resource::Services] => serde_json::to_value(
+            snapshot
+                .services
+                .iter()
+                .filter(|s| keep(&s.namespace, &s.name, &s.labels))
+                .collect::<Vec<_>>(),
+        ),
+        [Resource::Policies] => serde_json::to_value(
+            snapshot
+                .policies
+                .iter()
+                .filter(|p| {
+                    keep(
+                        &p.namespace,
+                        &p.name,
+                        &labels_of(&p.object["metadata"]["labels"]),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        ),
+        _ => {
+            return Err(Error::Usage(
+                "-o galaxia-json prints one kind of pods, svc or cnp (the control API's views)"
+                    .into(),
+            ));
+        }
+    }
+    .map_err(|e| Error::verb("printing JSON", e))?;
+    super::print::write_json(io.out, &value)?;
+    report_missing(missing, io)
 }
 
 fn report_missing(missing: &[String], io: &mut Io<'_>) -> Result<(), Error> {

@@ -432,13 +432,28 @@ impl Workload {
         if selector.is_object() {
             spec["selector"] = selector;
         }
+        // What the Deployment controller writes on its ReplicaSets: desired replicas, desired
+        // plus maxSurge (a percentage rounds up), and the revision.
+        let surge = match &self.strategy()["rollingUpdate"]["maxSurge"] {
+            Value::String(p) => p
+                .strip_suffix('%')
+                .and_then(|n| n.parse::<usize>().ok())
+                .map_or(0, |n| (self.replicas * n).div_ceil(100)),
+            Value::Number(n) => n.as_u64().unwrap_or(0) as usize,
+            _ => 0,
+        };
+        let mut annotations = json!({
+            "deployment.kubernetes.io/desired-replicas": self.replicas.to_string(),
+            "deployment.kubernetes.io/max-replicas": (self.replicas + surge).to_string(),
+        });
+        if !self.restarted {
+            annotations["deployment.kubernetes.io/revision"] = json!("1");
+        }
         sorted(&json!({
             "apiVersion": "apps/v1",
             "kind": "ReplicaSet",
             "metadata": {
-                "annotations": {
-                    "deployment.kubernetes.io/desired-replicas": self.replicas.to_string(),
-                },
+                "annotations": annotations,
                 "creationTimestamp": timestamp(self.created_ms),
                 "labels": template["metadata"]["labels"],
                 "name": self.replica_set(),

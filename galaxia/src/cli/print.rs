@@ -43,6 +43,9 @@ pub enum Format {
     Yaml,
     /// kubectl's `-o jsonpath=TEMPLATE` (the template as given).
     JsonPath(String),
+    /// `get -o galaxia-json`: the control API's own views (what scripts and tests read: ready,
+    /// restarts, egress proxy, listening ports), not kubectl's objects.
+    ViewJson,
     /// kubectl's `-o name`: `kind/name` a line.
     Name,
     Markdown,
@@ -63,6 +66,7 @@ impl Format {
             "wide" => Format::Wide,
             "json" => Format::Json,
             "yaml" => Format::Yaml,
+            "galaxia-json" => Format::ViewJson,
             t if t.starts_with("jsonpath=") => Format::JsonPath(t["jsonpath=".len()..].to_string()),
             "name" => Format::Name,
             "markdown" => Format::Markdown,
@@ -80,6 +84,7 @@ impl Format {
             Format::Wide => "wide",
             Format::Json => "json",
             Format::Yaml => "yaml",
+            Format::ViewJson => "galaxia-json",
             Format::JsonPath(_) => "jsonpath",
             Format::Name => "name",
             Format::Markdown => "markdown",

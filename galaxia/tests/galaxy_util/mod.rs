@@ -85,7 +85,7 @@ impl Galaxy {
                 panic!("galaxia up exited early with {status}\n{}", self.log());
             }
             if self.control_file().exists() {
-                let out = self.run(&["get", "pods", "-o", "json"]);
+                let out = self.run(&["get", "pods", "-o", "galaxia-json"]);
                 if out.status.success() {
                     let pods: Vec<serde_json::Value> =
                         serde_json::from_slice(&out.stdout).expect("pods json");
@@ -166,7 +166,7 @@ impl Galaxy {
     }
 
     pub fn pods(&self) -> Vec<serde_json::Value> {
-        serde_json::from_str(&self.ok(&["get", "pods", "-o", "json"])).expect("pods json")
+        serde_json::from_str(&self.ok(&["get", "pods", "-o", "galaxia-json"])).expect("pods json")
     }
 }
 
