@@ -122,8 +122,8 @@ async fn look(d: Discovery) -> Result<Status, String> {
         Ok(Err(e)) => return Err(gone(e.to_string())),
         Err(_) => return Err(gone("no answer in time".into())),
     }
-    match d.hubble {
-        Some(addr) => match relay_nodes(addr).await {
+    if let Some(addr) = d.hubble {
+        match relay_nodes(addr).await {
             Ok(n) => {
                 s.nodes = Some(n);
                 s.relay_ok = true;
@@ -133,8 +133,7 @@ async fn look(d: Discovery) -> Result<Status, String> {
                 .entry("hubble-relay")
                 .or_default()
                 .push(format!("unable to reach the Observer API on {addr}: {e}")),
-        },
-        None => {}
+        }
     }
     if let Some(addr) = d.ui {
         match ui_answers(addr).await {
@@ -317,7 +316,7 @@ pub fn format(s: &Status, color: bool) -> String {
     // (type, name, desired, ready), as the parts the galaxy plays.
     let mut parts: Vec<(&str, &str, u32, u32)> = Vec::new();
     if let Some(n) = s.nodes.or_else(|| agent_up.then(|| pod_nodes(&s.pods))) {
-        let ok = s.errors.get("cilium").is_none();
+        let ok = !s.errors.contains_key("cilium");
         parts.push(("DaemonSet", "cilium", n, ready(ok, n)));
     }
     if relay_on {
