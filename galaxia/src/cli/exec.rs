@@ -1,6 +1,12 @@
 //! `galaxia exec POD -- CMD ARGS...`: run a command with a pod's identity. Its HTTP traffic goes
 //! through the pod's egress proxy (`http_proxy`, with `no_proxy` cleared), so policies see it as
-//! the pod's. `curl` is the system's curl when there is one, else frota's built-in front end.
+//! the pod's.
+//!
+//! On this datapath `curl` is always the ships' own curl (frota's, what `kubectl exec caca-tie --
+//! curl` runs in the demo's images), as the pod runs it: names resolve through the pod's cluster
+//! DNS (the galaxy's Services, with a pod's search list), so a name no Service has is curl's exit
+//! 6, and each connection is taken to the egress proxy without curl knowing of a proxy. A system
+//! curl behind `http_proxy` cannot do that: it would print the proxy's answer and exit 0.
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -11,7 +17,7 @@ use super::kubectl::not_found;
 use super::print::Io;
 use super::session::connect;
 use crate::control::discovery::ControlArgs;
-use crate::control::views::PodView;
+use crate::control::views::{PodView, ServiceView};
 use crate::manifest::{ObjectKind, split_namespaced};
 
 /// Run a command as if inside a pod (kubectl exec).
@@ -29,7 +35,8 @@ pub struct Args {
     /// Accepted for kubectl compatibility.
     #[arg(short = 't', long)]
     pub tty: bool,
-    /// Use the built-in curl even when the system has one.
+    /// Use the built-in curl even when the system has one (on the eBPF datapath; on the
+    /// userspace datapath `curl` is always the built-in one).
     #[arg(long, env = "GALAXIA_BUILTIN_CURL")]
     pub builtin_curl: bool,
     #[command(flatten)]
@@ -61,35 +68,101 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
         .command
         .split_first()
         .ok_or_else(|| Error::Usage("no command given after --".into()))?;
-    let code =
-        if program == "curl" && (args.builtin_curl || super::exec_pod::system_curl().is_none()) {
-            let lookup = |k: &str| {
-                env.iter()
-                    .find(|(n, _)| n == k)
-                    .map(|(_, v)| v.clone())
-                    .or_else(|| match k {
-                        "no_proxy" | "NO_PROXY" => None,
-                        other => std::env::var(other).ok(),
-                    })
-            };
-            let mut stdout = Vec::new();
-            let mut stderr = Vec::new();
-            let code = rt.block_on(frota::curl::run(
-                rest.to_vec(),
-                &lookup,
-                &mut stdout,
-                &mut stderr,
-            ));
-            io.out.write_all(&stdout)?;
-            io.err.write_all(&stderr)?;
-            code
-        } else {
-            spawn(program, rest, &env, io)?
+    let code = if program == "curl" {
+        let services = rt.block_on(control.services())?;
+        let dns = ClusterDns::write(pod, &services)?;
+        let egress = pod
+            .egress
+            .trim_start_matches("http://")
+            .parse()
+            .map_err(|_| Error::Usage(format!("the pod's egress proxy {:?}", pod.egress)))?;
+        let lookup = |k: &str| match k {
+            frota::resolve::ENV_RESOLV_CONF => Some(dns.resolv_conf()),
+            frota::resolve::ENV_HOSTS => Some(dns.hosts()),
+            "HOSTNAME" => Some(pod.name.clone()),
+            // The pod's environment has no proxy: the egress proxy is the datapath.
+            k if k.eq_ignore_ascii_case("http_proxy")
+                || k.eq_ignore_ascii_case("all_proxy")
+                || k.eq_ignore_ascii_case("no_proxy")
+                || k == frota::resolve::ENV_DNS_PORT =>
+            {
+                None
+            }
+            other => std::env::var(other).ok(),
         };
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        let code = rt.block_on(frota::curl::run_with(
+            rest.to_vec(),
+            &lookup,
+            Some(frota::curl::Intercept { egress }),
+            &mut stdout,
+            &mut stderr,
+        ));
+        io.out.write_all(&stdout)?;
+        io.err.write_all(&stderr)?;
+        code
+    } else {
+        spawn(program, rest, &env, io)?
+    };
     io.out.flush()?;
     match code {
         0 => Ok(()),
         c => Err(Error::Reported(u8::try_from(c).unwrap_or(1))),
+    }
+}
+
+/// A pod's view of cluster DNS as the files frota's resolver reads: every Service's
+/// `name.namespace.svc.cluster.local` in a hosts file, and the resolv.conf Kubernetes gives a pod
+/// (its namespace's search list, `ndots:5`) without a nameserver, so that nothing else answers
+/// and no query leaves the machine. Pod names do not resolve, as in a cluster. Removed on drop.
+struct ClusterDns {
+    dir: std::path::PathBuf,
+}
+
+impl ClusterDns {
+    fn write(pod: &PodView, services: &[ServiceView]) -> Result<ClusterDns, Error> {
+        use std::os::unix::fs::DirBuilderExt;
+        let base = std::env::temp_dir();
+        let mut n = 0u32;
+        let dir = loop {
+            let dir = base.join(format!("galaxia-exec-{}-{n}", std::process::id()));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => break dir,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+                Err(e) => return Err(Error::verb("writing the pod's DNS files", e)),
+            }
+        };
+        let dns = ClusterDns { dir };
+        let mut hosts = String::new();
+        for s in services {
+            hosts.push_str(&format!(
+                "{} {}.{}.svc.cluster.local\n",
+                s.cluster_ip, s.name, s.namespace
+            ));
+        }
+        let ns = &pod.namespace;
+        let resolv = format!(
+            "search {ns}.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
+        );
+        std::fs::write(dns.dir.join("hosts"), hosts)
+            .and_then(|()| std::fs::write(dns.dir.join("resolv.conf"), resolv))
+            .map_err(|e| Error::verb("writing the pod's DNS files", e))?;
+        Ok(dns)
+    }
+
+    fn hosts(&self) -> String {
+        self.dir.join("hosts").to_string_lossy().into_owned()
+    }
+
+    fn resolv_conf(&self) -> String {
+        self.dir.join("resolv.conf").to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for ClusterDns {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
