@@ -277,3 +277,22 @@ fn the_tutorial_in_english_shows_what_it_claims() {
     let (stdout, stderr) = tutorial("en");
     check_run(Lang::En, &stdout, &stderr);
 }
+
+#[test]
+fn the_help_says_that_only_the_tutorial_is_translated() {
+    for lang in ["pt_BR.UTF-8", "C"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_galaxia"))
+            .arg("--help")
+            .env("LANG", lang)
+            .env("LC_ALL", lang)
+            .output()
+            .expect("galaxia --help");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{help}");
+        assert!(
+            help.contains("only the tutorial is translated (galaxia tutorial --lang pt|en")
+                && help.contains("Somente o tutorial está traduzido"),
+            "LANG={lang}: {help}"
+        );
+    }
+}
