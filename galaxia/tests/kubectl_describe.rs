@@ -12,8 +12,14 @@ mod galaxy_util;
 use galaxy_util::{Galaxy, describe};
 use regex::Regex;
 
-/// RFC 1123Z and RFC 3339 times, as `TIME`.
+/// RFC 1123Z and RFC 3339 times as `TIME`, uids as `UID`, resource versions as `RV`.
 fn masked(text: &str) -> String {
+    let uid =
+        Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}").unwrap();
+    let rv = Regex::new(r"(Resource Version: +)\d+").unwrap();
+    let text = uid.replace_all(text, "UID");
+    let text = rv.replace_all(&text, "${1}RV").into_owned();
+    let text = text.as_str();
     let rfc1123 =
         Regex::new(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000").unwrap();
     let rfc3339 = Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z").unwrap();
@@ -52,6 +58,9 @@ fn kubectls_describers() {
          Kind:         CiliumNetworkPolicy\n\
          Metadata:\n\
          \x20 Creation Timestamp:  TIME\n\
+         \x20 Generation:          1\n\
+         \x20 Resource Version:    RV\n\
+         \x20 UID:                 UID\n\
          Spec:\n\
          \x20 Description:  L7 policy to restrict access to specific HTTP call\n\
          \x20 Endpoint Selector:\n\

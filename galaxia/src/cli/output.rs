@@ -221,6 +221,22 @@ pub fn policy_object(p: &StoredPolicy) -> Value {
     }
     o["metadata"]["creationTimestamp"] = json!(timestamp(p.created_ms));
     o["metadata"]["namespace"] = json!(p.namespace);
+    // uid, generation and resourceVersion, when the galaxy keeps them (read by name: they are
+    // the store's additions to the view).
+    let view = serde_json::to_value(p).unwrap_or_default();
+    if let Some(uid) = view["uid"].as_str().filter(|u| !u.is_empty()) {
+        o["metadata"]["uid"] = json!(uid);
+    }
+    if let Some(g) = view["generation"].as_u64().filter(|g| *g > 0) {
+        o["metadata"]["generation"] = json!(g);
+    }
+    if let Some(rv) = view["resource_version"].as_u64().filter(|r| *r > 0) {
+        o["metadata"]["resourceVersion"] = json!(rv.to_string());
+    }
+    if let Some(last) = view["last_applied"].as_str() {
+        o["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] =
+            json!(format!("{last}\n"));
+    }
     sorted(&o)
 }
 
