@@ -37,6 +37,10 @@
 
 #include "galaxia.h"
 
+#ifndef EHOSTUNREACH
+#define EHOSTUNREACH 113
+#endif
+
 /* Cilium's bpf.monitorInterval: a direction whose flags are all known is traced again after this. */
 #define MONITOR_INTERVAL_NS (5ULL * 1000 * 1000 * 1000)
 
@@ -446,9 +450,14 @@ int galaxia_sock_lb(struct bpf_sock_addr *ctx)
 		.proto = IPPROTO_TCP,
 	};
 	struct svc_val *svc = bpf_map_lookup_elem(&galaxia_lb4_svc, &k);
-	/* No ready backend: the connection goes to the ClusterIP, where nothing answers it. */
-	if (!svc || svc->count == 0)
+	if (!svc)
 		return 1;
+	/* A Service with no ready backend: connect() fails at once with EHOSTUNREACH ("No route to
+	 * host"), as Cilium's sock4_xlate_fwd makes it (try_set_retval, SYS_REJECT). */
+	if (svc->count == 0) {
+		bpf_set_retval(-EHOSTUNREACH);
+		return 0;
+	}
 	struct backend_key bk = {
 		.svc = svc->id,
 		.slot = bpf_get_prandom_u32() % svc->count,

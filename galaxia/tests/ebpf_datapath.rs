@@ -872,3 +872,56 @@ fn the_tutorial_refuses_the_ebpf_datapath_without_root() {
         "refused before the first narrated step: {stdout}"
     );
 }
+
+#[test]
+fn a_service_without_ready_backends_fails_at_connect() {
+    if !runnable("a_service_without_ready_backends_fails_at_connect") {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let empty = dir.path().join("sem-backends.yml");
+    std::fs::write(
+        &empty,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: hangar-vazio\nspec:\n  type: ClusterIP\n  ports:\n    - port: 80\n      protocol: TCP\n  selector:\n    app.kubernetes.io/name: ninguem\n",
+    )
+    .expect("write the Service");
+    let path = empty.display().to_string();
+    let g = Galaxy::up(
+        &["k8s/starwars.yml", &path],
+        &["--no-patrol", "--datapath", "ebpf"],
+    );
+    // Cilium's socket load balancer refuses the connect() itself (EHOSTUNREACH): curl fails at
+    // once instead of waiting for an answer from the ClusterIP.
+    let start = Instant::now();
+    let out = curl(
+        &g,
+        "caca-tie",
+        &["-s", "-m", "5", "http://hangar-vazio/v1/request-landing"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        describe(&["curl hangar-vazio"], &out)
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+    if !optional_tool("python3", "python3") {
+        g.stop();
+        return;
+    }
+    let errno = g.ok(&[
+        "exec",
+        "caca-tie",
+        "--",
+        "python3",
+        "-c",
+        "import socket\ns = socket.socket()\ntry:\n    s.connect(('hangar-vazio', 80))\nexcept OSError as e:\n    print(e.strerror)",
+    ]);
+    assert_eq!(errno, "No route to host\n");
+    g.stop();
+}
