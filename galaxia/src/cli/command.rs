@@ -26,7 +26,7 @@ pub enum Command {
     Policy(policy::PolicyCommand),
     /// Run the galaxy in the foreground: Death Star replicas, ships, proxies, control API.
     Up(up::Args),
-    /// List pods, svc or cnp of the running galaxy.
+    /// List pods, svc, deploy, rs, ep or cnp of the running galaxy, as kubectl get.
     Get(get::Args),
     /// Create or update CiliumNetworkPolicies in the running galaxy.
     Apply(apply::Args),
@@ -34,7 +34,7 @@ pub enum Command {
     Create(create::Args),
     /// Delete CiliumNetworkPolicies by file or name.
     Delete(delete::Args),
-    /// Show one policy or pod in detail.
+    /// Show pods, svc, deploy, rs, ep or cnp in detail, as kubectl describe.
     Describe(describe::Args),
     /// Print the logs of a pod's container (`--previous` after an explosion).
     Logs(logs::Args),
