@@ -9,8 +9,8 @@ pub fn text(say: Say, lang: Lang) -> &'static str {
     let (pt, en) = match say {
         Say::DeployTitle => ("Implantando a galáxia", "Deploying the galaxy"),
         Say::DeployIntro => (
-            "No livro: um cluster kind com Cilium. Aqui: o mesmo arquivo starwars.yml, e cada pod é um processo leve em 127.0.0.1, atrás do próprio proxy de saída (a \"veth\" dele), onde as políticas do Cilium são aplicadas. Para o tutorial ser rápido, a Estrela da Morte explode 1 s depois do ataque (no original, 2 s) e volta depois de 1 s de espera (o back-off; no Kubernetes, 10 s). Em cada passo, livro$ é o comando do livro, cluster$ é um comando que o livro não tem (o mesmo no cluster) e galaxia$ é o que roda aqui.",
-            "In the book: a kind cluster with Cilium. Here: the same starwars.yml, each pod a light process on 127.0.0.1, each behind its own egress proxy (its \"veth\"), where Cilium's policies are enforced. To keep the tutorial moving, the Death Star explodes 1 s after the hit (upstream: 2 s) and comes back after a 1 s back-off (Kubernetes: 10 s). At each step, book$ is the book's command, cluster$ one the book does not have (the same on the cluster), and galaxia$ what runs here.",
+            "No livro: um cluster kind com Cilium. Aqui: o mesmo arquivo starwars.yml, e cada pod é um processo leve em 127.0.0.1, atrás do próprio proxy de saída (a \"veth\" dele), onde as políticas do Cilium são aplicadas. Para o tutorial ser rápido, a Estrela da Morte explode 1 s depois do ataque (no original, 2 s) e volta depois de 1 s de espera (o back-off; no Kubernetes, 10 s). Em cada passo, livro$ é o comando do livro, cluster$ é um comando que o livro não tem (o equivalente no cluster) e galaxia$ é o que roda aqui.",
+            "In the book: a kind cluster with Cilium. Here: the same starwars.yml, each pod a light process on 127.0.0.1, each behind its own egress proxy (its \"veth\"), where Cilium's policies are enforced. To keep the tutorial moving, the Death Star explodes 1 s after the hit (upstream: 2 s) and comes back after a 1 s back-off (Kubernetes: 10 s). At each step, book$ is the book's command, cluster$ one the book does not have (its equivalent on the cluster), and galaxia$ what runs here.",
         ),
         Say::AllReady => (
             "todos os pods estão Running e prontos",
@@ -30,7 +30,7 @@ pub fn text(say: Say, lang: Lang) -> &'static str {
             "L3/L4 policy: only the Empire lands",
         ),
         Say::L4Intro => (
-            "A regra1 só deixa pods com org=imperio chegarem à porta 80 da Estrela da Morte. Os pacotes da asa-X são descartados em silêncio: o curl fica esperando uma resposta que nunca chega (no livro, CTRL+C; aqui, o curl do galaxia leva -m 2 e desiste sozinho).",
+            "A regra1 só deixa pods com org=imperio chegarem à porta 80 da Estrela da Morte. Os pacotes da asa-X são descartados em silêncio: o curl fica esperando uma resposta que nunca chega (no livro, CTRL+C; aqui, o curl do galaxia recebe a opção -m 2 e desiste sozinho).",
             "regra1 lets only pods with org=imperio reach the Death Star's port 80. The X-wing's packets are dropped silently: curl waits for an answer that never comes (the book says CTRL+C; here, galaxia's curl gets -m 2 and gives up by itself).",
         ),
         Say::XWingDroppedL4 => (
