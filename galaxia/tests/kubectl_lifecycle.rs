@@ -171,13 +171,7 @@ fn delete_scale_and_rollout_restart_replace_replicas_and_ships_keep_landing() {
 fn logs_show_the_access_log_and_previous_shows_the_explosion() {
     let g = Galaxy::up(
         &["k8s/starwars.yml"],
-        &[
-            "--no-patrol",
-            "--explode-after",
-            "1s",
-            "--restart-backoff",
-            "1s",
-        ],
+        &["--explode-after", "1s", "--restart-backoff", "1s"],
     );
     let ds = replicas(&g);
     // No previous container before a restart: kubectl's BadRequest.
@@ -300,5 +294,41 @@ fn apply_over_create_warns_of_the_missing_last_applied_annotation() {
     g.ok(&["create", "--save-config", "-f", "k8s/politica_l4.yml"]);
     let out = g.run(&args);
     assert!(out.stderr.is_empty(), "{}", describe(&args, &out));
+    g.stop();
+}
+
+/// The eBPF datapath plans its pods' namespaces and map entries once: it refuses, with a
+/// message saying so, every verb that would add or remove a pod, and `logs`.
+#[test]
+fn the_ebpf_datapath_refuses_the_verbs_that_change_its_pods() {
+    if let Err(e) = galaxia::ebpf::preflight() {
+        assert!(
+            !std::env::var("REQUIRE_ALL").is_ok_and(|v| v == "1"),
+            "REQUIRE_ALL=1 and the eBPF datapath cannot run here: {e}"
+        );
+        eprintln!("skipped: the eBPF datapath cannot run here: {e}");
+        return;
+    }
+    let g = Galaxy::up(
+        &["k8s/starwars.yml"],
+        &["--no-patrol", "--datapath", "ebpf"],
+    );
+    let ds = replicas(&g);
+    let scale = ["scale", "deployment", "estrela-da-morte", "--replicas=3"];
+    let restart = ["rollout", "restart", "deployment/estrela-da-morte"];
+    for args in [
+        &["delete", "pod", ds[0].as_str()][..],
+        &scale[..],
+        &restart[..],
+        &["logs", ds[0].as_str()][..],
+    ] {
+        let err = fails(&g, args);
+        assert!(
+            err.contains("needs the userspace datapath") && err.contains("--datapath ebpf"),
+            "{err}"
+        );
+    }
+    assert_eq!(replicas(&g), ds);
+    lands(&g);
     g.stop();
 }

@@ -16,7 +16,7 @@ pub struct Args {
     pub files: Vec<PathBuf>,
     /// Record the object's configuration in its last-applied annotation, so that a later
     /// `apply` treats it as declaratively managed.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub save_config: Option<bool>,
     /// kubectl's result lines are the only format for now.
     #[command(flatten)]

@@ -23,10 +23,10 @@ pub struct Args {
     #[arg(short = 'c', long)]
     pub container: Option<String>,
     /// Print the logs of the previous instance of the container (before it exploded).
-    #[arg(short = 'p', long, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(short = 'p', long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub previous: Option<bool>,
     /// Keep printing new lines until the container ends.
-    #[arg(short = 'f', long, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(short = 'f', long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub follow: Option<bool>,
     /// Lines of the most recent log to show; -1 shows all.
     #[arg(long, default_value_t = -1, allow_negative_numbers = true)]

@@ -31,6 +31,10 @@ struct Deployment {
     hash: String,
     restarted_at: Option<String>,
     created_ms: u64,
+    /// The Deployment as declared (what `describe deployment` and `-o yaml` print).
+    object: serde_json::Value,
+    /// Template hashes replaced by rollouts, newest last (old ReplicaSets, scaled to 0).
+    old_hashes: Vec<String>,
 }
 
 /// The galaxy's Deployment and ReplicaSet controllers.
@@ -51,6 +55,17 @@ impl Lifecycle {
         options: &Options,
         shutdown: watch::Receiver<bool>,
     ) {
+        let declared: BTreeMap<(String, String), serde_json::Value> = manifests
+            .objects()
+            .iter()
+            .filter_map(|o| match &o.object {
+                crate::manifest::Object::Deployment(d) => Some((
+                    (o.key.namespace.clone(), o.key.name.clone()),
+                    serde_json::to_value(&**d).unwrap_or_default(),
+                )),
+                _ => None,
+            })
+            .collect();
         let mut deployments = BTreeMap::new();
         for p in manifests.pods() {
             let Some(owner) = &p.owner else { continue };
@@ -62,6 +77,11 @@ impl Lifecycle {
                     hash: p.labels.get(POD_TEMPLATE_HASH).cloned().unwrap_or_default(),
                     restarted_at: None,
                     created_ms: crate::clock::now_ms(),
+                    object: declared
+                        .get(&(p.namespace.clone(), owner.clone()))
+                        .cloned()
+                        .unwrap_or_default(),
+                    old_hashes: Vec::new(),
                 });
             entry.replicas += 1;
         }
@@ -295,7 +315,10 @@ impl Workloads for Lifecycle {
             };
             self.ebpf_refusal("rollout restart")?;
             let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-            d.hash = template_hash(&format!("{}/{at}", d.hash));
+            let next = template_hash(&format!("{}/{at}", d.hash));
+            let old = std::mem::replace(&mut d.hash, next);
+            d.old_hashes.retain(|h| *h != old);
+            d.old_hashes.push(old);
             d.restarted_at = Some(at);
             d.clone()
         };
@@ -342,8 +365,21 @@ impl Workloads for Lifecycle {
                         .filter(|p| p.model.labels.get(POD_TEMPLATE_HASH) == Some(&d.hash))
                         .count() as u32,
                     pods: pods.iter().map(|p| p.name().to_string()).collect(),
+                    available: pods.iter().filter(|p| p.read(|s| s.ready)).count() as u32,
+                    old_replica_sets: d
+                        .old_hashes
+                        .iter()
+                        .map(|h| {
+                            let n = pods
+                                .iter()
+                                .filter(|p| p.model.labels.get(POD_TEMPLATE_HASH) == Some(h))
+                                .count() as u32;
+                            (format!("{}-{h}", key.1), n)
+                        })
+                        .collect(),
                     restarted_at: d.restarted_at.clone(),
                     created_ms: d.created_ms,
+                    object: d.object.clone(),
                 }
             })
             .collect()

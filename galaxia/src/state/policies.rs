@@ -30,6 +30,13 @@ pub struct StoredPolicy {
     /// object was applied (or created with `--save-config`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_applied: Option<String>,
+    /// `metadata.uid` (what Hubble's `ingress_allowed_by` names).
+    #[serde(default)]
+    pub uid: String,
+    #[serde(default)]
+    pub generation: u64,
+    #[serde(default)]
+    pub resource_version: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +64,10 @@ struct Meta {
     /// `kubectl.kubernetes.io/last-applied-configuration`: set by `apply` and by
     /// `create --save-config`, absent after a plain `create`.
     last_applied: Option<String>,
+    /// `metadata.generation`: 1 at creation, one more at each change of the object.
+    generation: u64,
+    /// `metadata.resourceVersion`: the store's write count at the object's last write.
+    resource_version: u64,
 }
 
 /// The policies in force: the engine compiled from them, the policy repository's revision
@@ -78,6 +89,8 @@ impl InForce {
 struct Stored {
     policies: Manifests,
     meta: BTreeMap<ObjectKey, Meta>,
+    /// Writes so far (what `resourceVersion` counts).
+    writes: u64,
 }
 
 /// The policies and the engine compiled from them.
@@ -212,6 +225,9 @@ impl PolicyStore {
                     origin: meta.map(|m| m.origin.clone()).unwrap_or_default(),
                     object: serde_json::to_value(&p.cnp).unwrap_or_default(),
                     last_applied: meta.and_then(|m| m.last_applied.clone()),
+                    uid: meta.map(|m| m.uid.to_string()).unwrap_or_default(),
+                    generation: meta.map_or(0, |m| m.generation),
+                    resource_version: meta.map_or(0, |m| m.resource_version),
                 }
             })
             .collect();
@@ -282,6 +298,8 @@ impl PolicyStore {
             let old = stored.meta.get(&r.key);
             let created_ms = old.map_or(now, |m| m.created_ms);
             let uid = old.map_or_else(|| Arc::from(uid_v4().as_str()), |m| m.uid.clone());
+            // Only a change of the spec is a new generation (a patched annotation is not).
+            let spec_changed = !matches!(r.result, Ok(manifest::Change::Unchanged));
             if mode == ApplyMode::Apply
                 && let Some(old) = old
                 && old.last_applied.is_none()
@@ -295,6 +313,20 @@ impl PolicyStore {
                     r.result = Ok(manifest::Change::Configured);
                 }
             }
+            let changed = !matches!(r.result, Ok(manifest::Change::Unchanged));
+            let generation = match old {
+                None => 1,
+                Some(m) if spec_changed => m.generation + 1,
+                Some(m) => m.generation,
+            };
+            let resource_version = match old {
+                Some(m) if !changed => m.resource_version,
+                _ => {
+                    stored.writes += 1;
+                    stored.writes
+                }
+            };
+            let old = stored.meta.get(&r.key);
             let last_applied = if records {
                 applied.get(&r.key).cloned()
             } else {
@@ -307,6 +339,8 @@ impl PolicyStore {
                     origin: origin.to_string(),
                     uid,
                     last_applied,
+                    generation,
+                    resource_version,
                 },
             );
         }

@@ -33,6 +33,15 @@ pub struct DeploymentView {
     pub restarted_at: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub created_ms: u64,
+    /// Ready for the Deployment's purposes (galaxia has no minReadySeconds: the ready ones).
+    #[serde(default)]
+    pub available: u32,
+    /// The ReplicaSets that rollouts replaced (`NAME-HASH`) and the pods each still has.
+    #[serde(default)]
+    pub old_replica_sets: Vec<(String, u32)>,
+    /// The Deployment as declared (`serde_json::to_value` of the k8s object).
+    #[serde(default)]
+    pub object: serde_json::Value,
 }
 
 pub trait Workloads: Send + Sync + std::fmt::Debug {
