@@ -474,6 +474,22 @@ fn watch_prints_a_line_per_change() {
         assert_eq!(&l[col - 3..col], "   ", "{seen:?}");
     }
     assert!(seen.iter().any(|l| l.contains(" Error ")), "{seen:?}");
+    // A deleted pod: its last line, not ready and Terminating, and its replacement's.
+    let deleted = g.ok(&["delete", "pod", &ds[1]]);
+    assert_eq!(deleted, format!("pod \"{}\" deleted\n", ds[1]));
+    let mut after = Vec::new();
+    while !after.iter().any(|l: &String| l.starts_with(&ds[1])) || after.len() < 2 {
+        after.push(next());
+    }
+    let gone = after.iter().find(|l| l.starts_with(&ds[1])).unwrap();
+    assert!(gone.contains("   0/1     Terminating   "), "{after:?}");
+    assert!(
+        after
+            .iter()
+            .any(|l| l.starts_with("estrela-da-morte-")
+                && !ds.contains(&l[..ds[0].len()].to_string())),
+        "the ReplicaSet's new pod: {after:?}"
+    );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
         nix::sys::signal::Signal::SIGINT,

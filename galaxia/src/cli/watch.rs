@@ -94,10 +94,16 @@ pub(crate) fn follow(
                 changed.push(r.clone());
             }
         }
-        // A deleted object's last line (kubectl prints the DELETED event's object).
+        // A deleted object's last line (kubectl prints the DELETED event's object: a pod's is
+        // not ready and Terminating).
         for (k, r) in &seen {
             if !now.contains_key(k) {
-                changed.push(r.clone());
+                let mut last = r.clone();
+                if kind == Resource::Pods && last.cells.len() > 1 {
+                    last.cells[0] = "0/1".into();
+                    last.cells[1] = "Terminating".into();
+                }
+                changed.push(last);
             }
         }
         if !changed.is_empty() {
