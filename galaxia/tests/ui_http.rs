@@ -67,10 +67,10 @@ fn first_event(addr: SocketAddr, path: &str, name: &str) -> String {
         };
         if let Some(e) = line.strip_prefix("event: ") {
             current = e.to_string();
-        } else if let Some(d) = line.strip_prefix("data: ") {
-            if current == name {
-                return d.to_string();
-            }
+        } else if let Some(d) = line.strip_prefix("data: ")
+            && current == name
+        {
+            return d.to_string();
         }
     }
     panic!("no {name} event on {path}");

@@ -42,11 +42,11 @@ fn main() -> ExitCode {
         }
     };
     print!("{}", report.render());
-    if let Some(json) = json {
-        if let Err(e) = json.write(&report) {
-            eprintln!("loadtest: {e}");
-            return ExitCode::from(EXIT_RUN_FAILED);
-        }
+    if let Some(json) = json
+        && let Err(e) = json.write(&report)
+    {
+        eprintln!("loadtest: {e}");
+        return ExitCode::from(EXIT_RUN_FAILED);
     }
     let held: Vec<_> = args.fail_if.iter().filter(|c| c.holds(&report)).collect();
     for c in &held {

@@ -234,10 +234,10 @@ async fn worker(id: u64, sh: Arc<Shared>, tx: mpsc::Sender<Vec<Sample>>) {
             }
             // Tokio's timer wakes up to about a millisecond after its deadline; aiming that much
             // early centres the real start on the due time instead of always after it.
-            if let Some(aim) = slot.due.checked_sub(TIMER_RESOLUTION) {
-                if aim > now {
-                    tokio::time::sleep_until(aim).await;
-                }
+            if let Some(aim) = slot.due.checked_sub(TIMER_RESOLUTION)
+                && aim > now
+            {
+                tokio::time::sleep_until(aim).await;
             }
             now = Instant::now();
         }
@@ -246,11 +246,11 @@ async fn worker(id: u64, sh: Arc<Shared>, tx: mpsc::Sender<Vec<Sample>>) {
         let kind = sh.mix.pick(rng.random_range(0..weights));
         let mut give_up = started + sh.timeout;
         let mut cut = false;
-        if let Some(d) = deadline {
-            if d < give_up {
-                give_up = d;
-                cut = true;
-            }
+        if let Some(d) = deadline
+            && d < give_up
+        {
+            give_up = d;
+            cut = true;
         }
         if timer.deadline() > give_up {
             timer.as_mut().reset(give_up);

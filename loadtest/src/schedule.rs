@@ -115,10 +115,10 @@ impl Schedule {
             }
             Model::Open { rate, .. } => {
                 let i = self.issued.fetch_add(1, Ordering::Relaxed);
-                if let Stop::Requests(n) = self.stop {
-                    if i >= self.warm_slots.saturating_add(n) {
-                        return None;
-                    }
+                if let Stop::Requests(n) = self.stop
+                    && i >= self.warm_slots.saturating_add(n)
+                {
+                    return None;
                 }
                 let due = self.start + Duration::from_secs_f64(i as f64 / rate);
                 self.before_deadline(due).then_some(Slot {

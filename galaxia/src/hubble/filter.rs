@@ -956,12 +956,13 @@ mod go_regex {
                 }
                 '[' => {
                     // `[:alpha:]` inside a class is one item, not a nested class.
-                    if class_depth > 0 && chars.get(i + 1) == Some(&':') {
-                        if let Some(end) = find_seq(&chars, i + 2, &[':', ']']) {
-                            out.extend(&chars[i..end + 2]);
-                            i = end + 2;
-                            continue;
-                        }
+                    if class_depth > 0
+                        && chars.get(i + 1) == Some(&':')
+                        && let Some(end) = find_seq(&chars, i + 2, &[':', ']'])
+                    {
+                        out.extend(&chars[i..end + 2]);
+                        i = end + 2;
+                        continue;
                     }
                     if class_depth == 0 {
                         class_depth = 1;

@@ -139,12 +139,11 @@ impl Upstream {
     ) -> Response<ProxyBody> {
         let addr = backend.addr;
         // The Host header keeps the name the client used; only the connection goes to `addr`.
-        if !req.headers().contains_key(http::header::HOST) {
-            if let Some(a) = req.uri().authority() {
-                if let Ok(v) = http::HeaderValue::from_str(a.as_str()) {
-                    req.headers_mut().insert(http::header::HOST, v);
-                }
-            }
+        if !req.headers().contains_key(http::header::HOST)
+            && let Some(a) = req.uri().authority()
+            && let Ok(v) = http::HeaderValue::from_str(a.as_str())
+        {
+            req.headers_mut().insert(http::header::HOST, v);
         }
         // Origin-form on the wire to the replica (the path is shared, not copied).
         let mut origin_form = http::uri::Parts::default();

@@ -109,10 +109,11 @@ impl UiFilter {
     }
 
     pub fn matches(&self, f: &Flow) -> bool {
-        if let Some(ns) = &self.namespace {
-            if *f.source.endpoint.namespace != **ns && *f.destination.endpoint.namespace != **ns {
-                return false;
-            }
+        if let Some(ns) = &self.namespace
+            && *f.source.endpoint.namespace != **ns
+            && *f.destination.endpoint.namespace != **ns
+        {
+            return false;
         }
         let verdict_ok = match self.verdict {
             VerdictChoice::Any => true,
