@@ -2,7 +2,8 @@
 //! the same exit code and the same `curl: (N) ...` line for every failure it handles, nothing
 //! with `-s`, the line with `-sS`; a port above 65535 refused; a nameserver that never answers
 //! given up on as glibc gives up; an endless `-d @file` streamed and stopped by `-m`; and
-//! `--help`. Comparisons with Debian's curl print `SKIPPED` and still check ours without it.
+//! `--help`. Comparisons with Debian's curl are skipped with testkit::skip without it (a failure under
+//! REQUIRE_ALL=1) and still check ours.
 #![allow(clippy::unwrap_used)]
 
 mod util;
@@ -55,7 +56,10 @@ fn debian_curl() -> Option<&'static str> {
         .starts_with("curl ")
         .then_some(DEBIAN_CURL)
         .or_else(|| {
-            println!("SKIPPED comparison with Debian's curl: {DEBIAN_CURL} is not it");
+            testkit::skip::skip(
+                "caca-tie curl: comparison with Debian's curl",
+                &format!("{DEBIAN_CURL} is not curl"),
+            );
             None
         })
 }
@@ -64,8 +68,9 @@ fn debian_curl() -> Option<&'static str> {
 /// (only a loopback that is down) so that a name it resolves cannot reach any nameserver.
 async fn real(args: &[&str], isolated: bool) -> Option<Out> {
     let Some(curl) = debian_curl() else {
-        println!(
-            "SKIPPED comparison with Debian's curl: {DEBIAN_CURL} missing (apt-get install -y curl)"
+        testkit::skip::skip(
+            "caca-tie curl: comparison with Debian's curl",
+            &format!("{DEBIAN_CURL} missing (apt-get install -y curl)"),
         );
         return None;
     };
@@ -74,8 +79,9 @@ async fn real(args: &[&str], isolated: bool) -> Option<Out> {
             .args(["-n", "true"])
             .status();
         if !probe.is_ok_and(|s| s.success()) {
-            println!(
-                "SKIPPED comparison with Debian's curl for {args:?}: `unshare -n` is not allowed here"
+            testkit::skip::skip(
+                "caca-tie curl: comparisons in a network namespace",
+                "`unshare -n` is not allowed here (run as root)",
             );
             return None;
         }

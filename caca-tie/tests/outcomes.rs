@@ -3,7 +3,7 @@
 //! oversized head used to be `reset` in the ships and `error` in loadtest.
 //!
 //! The loadtest binary is the one cargo built beside this package's (`cargo test -p caca-tie -p
-//! loadtest`, or the whole workspace); without it that half prints SKIPPED.
+//! loadtest`, or the whole workspace); without it that half is skipped (testkit::skip).
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -18,9 +18,12 @@ fn loadtest() -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        println!(
-            "SKIPPED loadtest's half: {} not built (cargo test -p caca-tie -p loadtest)",
-            p.display()
+        testkit::skip::skip(
+            "caca-tie outcomes: loadtest's half",
+            &format!(
+                "{} not built (cargo test -p caca-tie -p loadtest)",
+                p.display()
+            ),
         );
         None
     }

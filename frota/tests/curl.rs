@@ -44,7 +44,10 @@ async fn real(args: &[&str], env: &[(&str, &str)]) -> Option<Run> {
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         }),
         Err(e) => {
-            println!("SKIPPED comparison with real curl (install Debian's curl): {e}");
+            testkit::skip::skip(
+                "frota curl: comparison with real curl",
+                &format!("cannot run it ({e}): apt-get install -y curl"),
+            );
             None
         }
     }

@@ -293,7 +293,10 @@ async fn sigterm_ends_the_run_early_with_a_report() {
     {
         Ok(status) => assert!(status.success()),
         Err(e) => {
-            println!("SKIPPED sigterm test: cannot run kill(1) ({e}); install procps");
+            testkit::skip::skip(
+                "loadtest stubs: sigterm",
+                &format!("cannot run kill(1) ({e}): apt-get install -y procps"),
+            );
             let _ = child.kill();
             let _ = child.wait();
             return;
