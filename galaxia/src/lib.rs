@@ -19,5 +19,7 @@ pub mod hubble;
 pub mod manifest;
 pub mod proxy;
 pub mod state;
+/// Go's `text/tabwriter`, which lays out kubectl's, Hubble's and Cilium's tables.
+pub mod tabwriter;
 pub mod tutorial;
 pub mod ui;

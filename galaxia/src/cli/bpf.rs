@@ -200,57 +200,9 @@ impl Galaxy {
     }
 }
 
-/// Cilium's `tabwriter.NewWriter(os.Stdout, 5, 0, 3, ' ', 0)`, which lays out every `cilium bpf`
-/// table: a cell ends at a tab, a column is as wide as its widest cell plus 3 (at least 5) over
-/// the consecutive lines that have a cell in it, the text after a line's last tab is not padded.
-/// Cilium ends its rows with a tab, so their last column is padded too (trailing spaces).
+/// A `cilium bpf` table: Go's tabwriter at Cilium's settings (minwidth 5, padding 3).
 fn tabwrite(text: &str) -> String {
-    const MIN_WIDTH: usize = 5;
-    const PADDING: usize = 3;
-    fn block(lines: &[Vec<&str>], widths: &mut Vec<usize>, out: &mut String) {
-        let column = widths.len();
-        let mut start = 0;
-        let mut i = 0;
-        while i < lines.len() {
-            if column + 1 >= lines[i].len() {
-                i += 1;
-                continue;
-            }
-            emit(&lines[start..i], widths, out);
-            start = i;
-            let mut width = MIN_WIDTH;
-            while i < lines.len() && column + 1 < lines[i].len() {
-                width = width.max(lines[i][column].chars().count() + PADDING);
-                i += 1;
-            }
-            widths.push(width);
-            block(&lines[start..i], widths, out);
-            widths.pop();
-            start = i;
-        }
-        emit(&lines[start..], widths, out);
-    }
-    fn emit(lines: &[Vec<&str>], widths: &[usize], out: &mut String) {
-        for cells in lines {
-            for (j, cell) in cells.iter().enumerate() {
-                out.push_str(cell);
-                if j < widths.len() {
-                    let pad = widths[j].saturating_sub(cell.chars().count());
-                    out.extend(std::iter::repeat_n(' ', pad));
-                }
-            }
-            out.push('\n');
-        }
-    }
-    let lines: Vec<Vec<&str>> = text
-        .strip_suffix('\n')
-        .unwrap_or(text)
-        .split('\n')
-        .map(|l| l.split('\t').collect())
-        .collect();
-    let mut out = String::new();
-    block(&lines, &mut Vec::new(), &mut out);
-    out
+    crate::tabwriter::TabWriter::cilium_bpf().lay_out(text)
 }
 
 /// Cilium's `TablePrinter`: a header of two cells, then each key with its value (and any further

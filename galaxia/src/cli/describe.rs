@@ -12,10 +12,10 @@ use super::get::Resource;
 use super::output::{Workload, pod_phase, replica_set, workloads};
 use super::print::{Io, OutputArgs};
 use super::session::connect;
-use super::tabwriter::TabWriter;
 use crate::control::discovery::ControlArgs;
 use crate::control::views::{PodView, ServiceView};
 use crate::state::{Phase, Role, StoredPolicy};
+use crate::tabwriter::TabWriter;
 
 /// Show objects in detail, as `kubectl describe` does.
 #[derive(Debug, clap::Args)]

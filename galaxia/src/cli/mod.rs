@@ -23,7 +23,6 @@ pub mod scale;
 pub mod selector;
 pub mod session;
 pub mod status;
-pub mod tabwriter;
 pub mod up;
 pub mod watch;
 

@@ -687,55 +687,7 @@ fn summary(f: &Flow, c: Colors) -> String {
 /// padded to its column block's widest cell plus `padding` (at least `min_width`); the cell after
 /// a line's last tab is not padded.
 pub fn tabwrite(text: &str, min_width: usize, padding: usize) -> String {
-    let had_final_newline = text.ends_with('\n');
-    let body = text.strip_suffix('\n').unwrap_or(text);
-    let lines: Vec<Vec<&str>> = body.split('\n').map(|l| l.split('\t').collect()).collect();
-    let mut widths = vec![Vec::<usize>::new(); lines.len()];
-    layout(&lines, 0, lines.len(), 0, min_width, padding, &mut widths);
-    let mut out = String::new();
-    for (i, cells) in lines.iter().enumerate() {
-        for (j, cell) in cells.iter().enumerate() {
-            out.push_str(cell);
-            if let Some(w) = widths[i].get(j) {
-                let n = cell.chars().count();
-                out.extend(std::iter::repeat_n(' ', w.saturating_sub(n)));
-            }
-        }
-        if i + 1 < lines.len() || had_final_newline {
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// Column `col`'s widths for lines `from..to`: runs of consecutive lines with a tab-terminated
-/// cell in that column form a block sharing one width (tabwriter's column blocks).
-fn layout(
-    lines: &[Vec<&str>],
-    from: usize,
-    to: usize,
-    col: usize,
-    min_width: usize,
-    padding: usize,
-    widths: &mut [Vec<usize>],
-) {
-    let mut i = from;
-    while i < to {
-        if lines[i].len() <= col + 1 {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut width = min_width;
-        while i < to && lines[i].len() > col + 1 {
-            width = width.max(lines[i][col].chars().count() + padding);
-            i += 1;
-        }
-        for w in &mut widths[start..i] {
-            w.push(width);
-        }
-        layout(lines, start, i, col + 1, min_width, padding, widths);
-    }
+    crate::tabwriter::TabWriter::new(min_width, padding).lay_out(text)
 }
 
 /// `1234567` -> `1,234,567`.

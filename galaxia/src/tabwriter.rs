@@ -1,6 +1,8 @@
-//! Go's `text/tabwriter` (flags 0, space padding), which lays out every `kubectl describe`:
+//! Go's `text/tabwriter` (flags 0, space padding), which lays out `kubectl describe`, `hubble`'s
+//! tables and `cilium bpf`'s:
 //! cells end at a tab, a column is aligned over the consecutive lines that have a cell in it, and
-//! a line with fewer cells ends the block. kubectl describe uses minwidth 0, padding 2.
+//! a line with fewer cells ends the block. kubectl describe uses minwidth 0, padding 2; Cilium's
+//! `cilium bpf` tables minwidth 5, padding 3.
 
 /// Text written with tabs, laid out on [`TabWriter::finish`].
 #[derive(Debug, Clone, Default)]
@@ -11,6 +13,15 @@ pub struct TabWriter {
 }
 
 impl TabWriter {
+    /// Go's `tabwriter.NewWriter(w, min_width, 0, padding, ' ', 0)`.
+    pub fn new(min_width: usize, padding: usize) -> TabWriter {
+        TabWriter {
+            text: String::new(),
+            min_width,
+            padding,
+        }
+    }
+
     /// `kubectl describe`'s layout (`tabwriter.Init(buf, 0, 8, 2, ' ', 0)`).
     pub fn describe() -> TabWriter {
         TabWriter {
@@ -18,6 +29,22 @@ impl TabWriter {
             min_width: 0,
             padding: 2,
         }
+    }
+
+    /// Cilium's `tabwriter.NewWriter(os.Stdout, 5, 0, 3, ' ', 0)`, which lays out every
+    /// `cilium bpf` table. Cilium ends its rows with a tab, so their last column is padded too.
+    pub fn cilium_bpf() -> TabWriter {
+        TabWriter {
+            text: String::new(),
+            min_width: 5,
+            padding: 3,
+        }
+    }
+
+    /// `text` laid out at once.
+    pub fn lay_out(mut self, text: &str) -> String {
+        self.push(text);
+        self.finish()
     }
 
     pub fn push(&mut self, s: &str) {
