@@ -71,7 +71,7 @@ fn delete_scale_and_rollout_restart_replace_replicas_and_ships_keep_landing() {
     let after = replicas(&g);
     assert_eq!(after.len(), 2, "{after:?}");
     assert!(!after.contains(&victim), "{after:?}");
-    let hash = |n: &str| n.rsplitn(2, '-').nth(1).unwrap().to_string();
+    let hash = |n: &str| n.rsplit_once('-').unwrap().0.to_string();
     assert!(after.iter().all(|n| hash(n) == hash(&victim)), "{after:?}");
     eventually("two ready replicas after delete", || {
         ready_replicas(&g) == 2
@@ -120,6 +120,8 @@ fn delete_scale_and_rollout_restart_replace_replicas_and_ships_keep_landing() {
     );
     assert_eq!(replicas(&g).len(), 1);
     lands(&g);
+    let err = fails(&g, &["scale", "deployment", "estrela-da-morte"]);
+    assert_eq!(err, "error: required flag(s) \"replicas\" not set\n");
     let err = fails(&g, &["scale", "deployment", "nope", "--replicas=2"]);
     assert_eq!(
         err,
@@ -298,7 +300,8 @@ fn apply_over_create_warns_of_the_missing_last_applied_annotation() {
 }
 
 /// The eBPF datapath plans its pods' namespaces and map entries once: it refuses, with a
-/// message saying so, every verb that would add or remove a pod, and `logs`.
+/// message saying so, every verb that would add or remove a pod; `logs` shows what the pod's
+/// process (the real estrela-da-morte binary) writes.
 #[test]
 fn the_ebpf_datapath_refuses_the_verbs_that_change_its_pods() {
     if let Err(e) = galaxia::ebpf::preflight() {
@@ -320,7 +323,6 @@ fn the_ebpf_datapath_refuses_the_verbs_that_change_its_pods() {
         &["delete", "pod", ds[0].as_str()][..],
         &scale[..],
         &restart[..],
-        &["logs", ds[0].as_str()][..],
     ] {
         let err = fails(&g, args);
         assert!(
@@ -330,5 +332,12 @@ fn the_ebpf_datapath_refuses_the_verbs_that_change_its_pods() {
     }
     assert_eq!(replicas(&g), ds);
     lands(&g);
+    let log = g.ok(&["logs", &ds[0]]);
+    assert!(log.contains("estrela-da-morte is up"), "{log}");
+    let err = fails(&g, &["logs", &ds[0], "-p"]);
+    assert!(
+        err.starts_with("Error from server (BadRequest): previous terminated container"),
+        "{err}"
+    );
     g.stop();
 }

@@ -15,9 +15,9 @@ pub struct Args {
     /// `deployment/NAME`, or `deployment` then NAME.
     #[arg(required = true, num_args = 1..=2)]
     pub target: Vec<String>,
-    /// The new number of replicas.
-    #[arg(long, required = true)]
-    pub replicas: u32,
+    /// The new number of replicas (required).
+    #[arg(long)]
+    pub replicas: Option<u32>,
     #[arg(short = 'n', long, default_value = "default")]
     pub namespace: String,
     #[command(flatten)]
@@ -25,12 +25,17 @@ pub struct Args {
 }
 
 pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
+    // kubectl marks the flag required (cobra's words, exit 1).
+    let Some(replicas) = args.replicas else {
+        writeln!(io.err, "error: required flag(s) \"replicas\" not set")?;
+        return Err(Error::Reported(1));
+    };
     let name = deployment_name(&args.target)?;
     let (control, rt) = connect(&args.control)?;
     let req = ScaleRequest {
         namespace: args.namespace.clone(),
         name: name.clone(),
-        replicas: args.replicas,
+        replicas,
     };
     match rt.block_on(control.scale(&req)) {
         Ok(_) => {

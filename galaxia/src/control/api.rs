@@ -262,12 +262,6 @@ async fn logs(
             format!("Error from server (NotFound): pods \"{name}\" not found"),
         ));
     };
-    if crate::ebpf::registry::sandbox(&c, pod.id).is_some() {
-        return Err(ApiError(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "galaxia: logs needs the userspace datapath: the eBPF datapath's pods are processes whose output galaxia does not collect yet; run `galaxia up` without --datapath ebpf".into(),
-        ));
-    }
     let container = pod
         .model
         .containers

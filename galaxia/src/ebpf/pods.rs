@@ -259,11 +259,37 @@ fn spawn(run: &PodRun, c: &Container) -> std::io::Result<tokio::process::Child> 
         .env("HOSTNAME", p.name())
         .current_dir("/")
         .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut cmd = tokio::process::Command::from(cmd);
     cmd.kill_on_drop(true);
-    cmd.spawn()
+    let mut child = cmd.spawn()?;
+    // What the container writes goes to its file and to the pod's log (`galaxia logs`).
+    let log = Arc::new(std::sync::Mutex::new(log));
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(copy_lines(out, log.clone(), run.cluster.clone(), run.pod));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(copy_lines(err, log, run.cluster.clone(), run.pod));
+    }
+    Ok(child)
+}
+
+async fn copy_lines(
+    from: impl tokio::io::AsyncRead + Unpin,
+    file: Arc<std::sync::Mutex<std::fs::File>>,
+    cluster: Arc<Cluster>,
+    pod: PodId,
+) {
+    use std::io::Write as _;
+    use tokio::io::AsyncBufReadExt as _;
+    let mut lines = tokio::io::BufReader::new(from).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Ok(mut f) = file.lock() {
+            let _ = writeln!(f, "{line}");
+        }
+        cluster.pod(pod).log.write(line);
+    }
 }
 
 /// Until the galaxy stops (the watch's guard is not held across the caller's awaits).
