@@ -1,10 +1,11 @@
-//! The book's commands against `galaxia up -f k8s/starwars.yml`, through `galaxia exec`, with the
-//! built-in curl and with Debian's curl: byte-exact bodies, curl's exit 28 for drops, kubectl's
+//! The book's commands against `galaxia up -f k8s/starwars.yml`, through `galaxia exec` (on this
+//! datapath always the ships' curl, run as inside the pod; Debian's curl inside the pods is the
+//! eBPF datapath's, tests/ebpf_datapath.rs): byte-exact bodies, curl's exit 28 for drops, kubectl's
 //! lines for create/apply/delete, and the tables and flows the verbs print.
 
 mod galaxy_util;
 
-use galaxy_util::{Galaxy, SVC, describe, system_curl};
+use galaxy_util::{Galaxy, SVC, describe};
 
 fn book_commands(builtin: bool) {
     let g = Galaxy::up(&["k8s/starwars.yml"], &["--no-patrol"]);
@@ -136,15 +137,6 @@ fn book_commands(builtin: bool) {
 #[test]
 fn book_commands_with_the_builtin_curl() {
     book_commands(true);
-}
-
-#[test]
-fn book_commands_with_debian_curl() {
-    if system_curl().is_none() {
-        eprintln!("skipped: /usr/bin/curl is not installed (apt-get install -y curl)");
-        return;
-    }
-    book_commands(false);
 }
 
 #[test]
