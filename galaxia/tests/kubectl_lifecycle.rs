@@ -64,6 +64,8 @@ fn delete_scale_and_rollout_restart_replace_replicas_and_ships_keep_landing() {
 
     // delete pod: kubectl's line; the ReplicaSet makes another with a new suffix, same hash.
     let victim = before[0].clone();
+    let victim_ip = g.ok(&["get", "pod", &victim, "-o", "jsonpath={.status.podIP}"]);
+    assert!(victim_ip.starts_with("10.244."), "{victim_ip:?}");
     assert_eq!(
         g.ok(&["delete", "pod", &victim]),
         format!("pod \"{victim}\" deleted\n")
@@ -78,6 +80,20 @@ fn delete_scale_and_rollout_restart_replace_replicas_and_ships_keep_landing() {
     });
     for _ in 0..4 {
         lands(&g);
+    }
+    // It has left the Service's endpoints, in every verb that lists them.
+    for args in [
+        &["describe", "svc", "estrela-da-morte"][..],
+        &["get", "ep"],
+        &["describe", "ep"],
+    ] {
+        let out = g.ok(args);
+        assert!(
+            !out.contains(&format!("{victim_ip}:"))
+                && !out.contains(&format!("{victim_ip},"))
+                && !out.contains(&format!("{victim_ip}\n")),
+            "{args:?}: {out}"
+        );
     }
     // The gone pod is NotFound for every verb.
     let err = fails(&g, &["delete", "pod", &victim]);

@@ -216,6 +216,7 @@ pub fn services(cluster: &Cluster) -> Vec<ServiceView> {
                 .members
                 .iter()
                 .map(|&id| cluster.pod(id))
+                .filter(|p| !p.is_deleted())
                 .filter(|p| p.read(|st| st.ready))
                 .map(|p| p.name().to_string())
                 .collect(),
@@ -224,28 +225,29 @@ pub fn services(cluster: &Cluster) -> Vec<ServiceView> {
             cluster_ip: s.cluster_ip.to_string(),
             labels: s.model.service.metadata.labels.clone().unwrap_or_default(),
             object: serde_json::to_value(&s.model.service).unwrap_or_default(),
+            // A deleted pod stays in the Service's member list (ids are never reused) but has
+            // left its EndpointSlice.
             members: s
                 .members
                 .iter()
-                .map(|&id| {
-                    let p = cluster.pod(id);
-                    MemberView {
-                        pod: p.name().to_string(),
-                        ip: p.info.ip.to_string(),
-                        ready: p.read(|st| st.ready),
-                        ports: s
-                            .model
-                            .ports
-                            .iter()
-                            .map(|sp| {
-                                (
-                                    sp.name.clone().unwrap_or_default(),
-                                    s.model.target_port_on(sp, &p.model),
-                                    sp.protocol.to_string(),
-                                )
-                            })
-                            .collect(),
-                    }
+                .map(|&id| cluster.pod(id))
+                .filter(|p| !p.is_deleted())
+                .map(|p| MemberView {
+                    pod: p.name().to_string(),
+                    ip: p.info.ip.to_string(),
+                    ready: p.read(|st| st.ready),
+                    ports: s
+                        .model
+                        .ports
+                        .iter()
+                        .map(|sp| {
+                            (
+                                sp.name.clone().unwrap_or_default(),
+                                s.model.target_port_on(sp, &p.model),
+                                sp.protocol.to_string(),
+                            )
+                        })
+                        .collect(),
                 })
                 .collect(),
         })
