@@ -15,6 +15,7 @@ use super::error::Error;
 use super::print::Io;
 use super::{
     apply, create, delete, describe, exec, get, hubble, logs, observe, policy, rollout, scale, up,
+    watch,
 };
 use crate::control::discovery::ControlArgs;
 
@@ -64,6 +65,7 @@ impl Command {
         match self {
             Command::Policy(cmd) => policy::run(cmd, io),
             Command::Up(args) => up::run(args, io),
+            Command::Get(args) if args.watch => watch::run(args, io),
             Command::Get(args) => get::run(args, io),
             Command::Apply(args) => apply::run(args, io),
             Command::Create(args) => create::run(args, io),

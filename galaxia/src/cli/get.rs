@@ -512,6 +512,26 @@ impl Filter {
 }
 
 pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
+    run_then(args, io, |_, _| Ok(()))
+}
+
+/// What `-w` goes on from: the table just printed, its column widths, and how to read more.
+pub(crate) struct Watched<'a> {
+    pub control: &'a Control,
+    pub rt: &'a tokio::runtime::Runtime,
+    pub kind: Resource,
+    pub filter: &'a Filter,
+    pub shape: &'a Shape,
+    pub first: Vec<Row>,
+    pub widths: Vec<usize>,
+}
+
+/// `get`, then, under `-w`, `then` with what the watch goes on from (cli/watch.rs).
+pub(crate) fn run_then(
+    args: Args,
+    io: &mut Io<'_>,
+    then: impl FnOnce(Watched<'_>, &mut Io<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
     let format = args.output.format(&[
         Format::Wide,
         Format::Name,
@@ -636,9 +656,9 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
             lines.push(header(*kind, &shape));
         }
         lines.extend(rows.iter().map(|r| cells(r, &shape)));
-        super::watch::remember(&mut widths, &lines);
+        remember(&mut widths, &lines);
         for l in &lines {
-            text.push_str(&super::watch::line(l, &widths));
+            text.push_str(&line(l, &widths));
         }
         blocks.push(text);
     }
@@ -667,9 +687,55 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
             .next()
             .map(|(_, r)| r)
             .unwrap_or_default();
-        return super::watch::follow(&control, &rt, kind, &filter, &shape, first, widths, io);
+        let watched = Watched {
+            control: &control,
+            rt: &rt,
+            kind,
+            filter: &filter,
+            shape: &shape,
+            first,
+            widths,
+        };
+        return then(watched, io);
     }
     Ok(())
+}
+
+/// kubectl's table layout (liggitt/tabwriter with `RememberWidths`, minwidth 6, padding 3): a
+/// `-w` line keeps the widths of the table above it and widens them when it must.
+const MIN_WIDTH: usize = 6;
+const PADDING: usize = 3;
+
+/// Widen `widths` to hold every cell of `lines` but each line's last.
+pub fn remember(widths: &mut Vec<usize>, lines: &[Vec<String>]) {
+    for l in lines {
+        for (i, c) in l.iter().enumerate().take(l.len().saturating_sub(1)) {
+            let w = (c.chars().count() + PADDING).max(MIN_WIDTH);
+            if i < widths.len() {
+                widths[i] = widths[i].max(w);
+            } else {
+                widths.push(w);
+            }
+        }
+    }
+}
+
+/// One line laid out on `widths` (the last cell unpadded).
+pub fn line(cells: &[String], widths: &[usize]) -> String {
+    let mut out = String::new();
+    for (i, c) in cells.iter().enumerate() {
+        out.push_str(c);
+        if i + 1 < cells.len() {
+            let pad = widths
+                .get(i)
+                .copied()
+                .unwrap_or(MIN_WIDTH)
+                .saturating_sub(c.chars().count());
+            out.extend(std::iter::repeat_n(' ', pad));
+        }
+    }
+    out.push('\n');
+    out
 }
 
 /// `-o galaxia-json`: one kind's control API views, filtered as the table would be.

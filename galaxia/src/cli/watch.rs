@@ -4,55 +4,30 @@
 //! second and prints what differs; a change between two reads that undoes itself is not seen.
 //!
 //! kubectl lays out its tables with liggitt/tabwriter's `RememberWidths`: a watch line keeps the
-//! column widths of the table above it (and widens them when it must), which [`remember`] and
-//! [`line`] reproduce (minwidth 6, padding 3).
+//! column widths of the table above it (and widens them when it must), which `get::remember` and
+//! `get::line` reproduce (minwidth 6, padding 3).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use super::error::Error;
-use super::get::{Filter, Resource, Row, Shape, Snapshot, cells};
+use super::get::{Args, Filter, Resource, Row, Shape, Snapshot, cells, line, remember};
 use super::print::Io;
 use crate::control::Control;
 
-const MIN_WIDTH: usize = 6;
-const PADDING: usize = 3;
 /// How often the galaxy's state is read.
 const EVERY: Duration = Duration::from_millis(500);
 
-/// Widen `widths` to hold every cell of `lines` but each line's last.
-pub fn remember(widths: &mut Vec<usize>, lines: &[Vec<String>]) {
-    for l in lines {
-        for (i, c) in l.iter().enumerate().take(l.len().saturating_sub(1)) {
-            let w = (c.chars().count() + PADDING).max(MIN_WIDTH);
-            if i < widths.len() {
-                widths[i] = widths[i].max(w);
-            } else {
-                widths.push(w);
-            }
-        }
-    }
-}
-
-/// One line laid out on `widths` (the last cell unpadded).
-pub fn line(cells: &[String], widths: &[usize]) -> String {
-    let mut out = String::new();
-    for (i, c) in cells.iter().enumerate() {
-        out.push_str(c);
-        if i + 1 < cells.len() {
-            let pad = widths
-                .get(i)
-                .copied()
-                .unwrap_or(MIN_WIDTH)
-                .saturating_sub(c.chars().count());
-            out.extend(std::iter::repeat_n(' ', pad));
-        }
-    }
-    out.push('\n');
-    out
-}
-
 type Key = (String, String);
+
+/// `get -w`: the table, then its changes.
+pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
+    super::get::run_then(args, io, |w, io| {
+        follow(
+            w.control, w.rt, w.kind, w.filter, w.shape, w.first, w.widths, io,
+        )
+    })
+}
 
 /// Print a line for each change of `kind`'s objects after `first`, until Ctrl+C.
 #[allow(clippy::too_many_arguments)]
