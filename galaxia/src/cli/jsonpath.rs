@@ -340,7 +340,7 @@ fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
-        other => super::output::go_json(other, false),
+        other => super::gojson::go_json(other, false),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod exec;
 pub mod exec_pod;
 pub mod get;
+pub mod gojson;
 pub mod hubble;
 pub mod jsonpath;
 pub mod kubectl;
