@@ -18,10 +18,8 @@ use crate::flows::flow::EndpointInfo;
 use crate::flows::ring::RingError;
 use crate::manifest::{KindCluster, PodModel, ServiceModel, split_namespaced};
 
-/// Cilium numbers a node's endpoints between 1 and 4095.
-const ENDPOINT_IDS: u16 = 4095;
-/// The most pods a galaxy makes in its life (one endpoint number each).
-pub const POD_CAPACITY: usize = ENDPOINT_IDS as usize;
+use super::pod::ENDPOINT_IDS;
+pub use super::pod::POD_CAPACITY;
 
 #[derive(Debug)]
 pub struct Cluster {

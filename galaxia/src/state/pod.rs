@@ -19,6 +19,11 @@ use super::logs::ContainerLog;
 use crate::flows::flow::{EndpointInfo, Peer};
 use crate::manifest::PodModel;
 
+/// Cilium numbers a node's endpoints between 1 and 4095.
+pub(crate) const ENDPOINT_IDS: u16 = 4095;
+/// The most pods a galaxy makes in its life (one endpoint number each).
+pub const POD_CAPACITY: usize = ENDPOINT_IDS as usize;
+
 /// A pod's place in the galaxy's pod list: never reused, even after the pod is deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PodId(pub usize);

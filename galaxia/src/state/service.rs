@@ -30,7 +30,7 @@ impl Service {
         pods: &[&Pod],
         created: SystemTime,
     ) -> Service {
-        let members = Members::with_capacity(super::cluster::POD_CAPACITY);
+        let members = Members::with_capacity(super::pod::POD_CAPACITY);
         for p in pods.iter().filter(|p| model.selects(&p.model)) {
             let _ = members.push(p.id);
         }

@@ -17,3 +17,13 @@ impl Lang {
         }
     }
 }
+
+/// The prompt of a command as the book prints it.
+pub fn book_prompt(lang: Lang) -> &'static str {
+    lang.t("livro", "book")
+}
+
+/// The prompt of a command the book does not have, as typed on the book's cluster.
+pub fn cluster_prompt(_lang: Lang) -> &'static str {
+    "cluster"
+}

@@ -2,6 +2,7 @@
 //! steps ([`super::steps`]) so that a translator reads one file.
 
 use super::lang::Lang;
+pub use super::lang::{book_prompt, cluster_prompt};
 use super::steps::{Expect, Say};
 
 /// The text of `say` in `lang`.
@@ -151,15 +152,6 @@ pub fn failed(lang: Lang) -> &'static str {
 
 pub fn failed_mark(lang: Lang) -> &'static str {
     lang.t("FALHOU", "FAILED")
-}
-
-pub fn book_prompt(lang: Lang) -> &'static str {
-    lang.t("livro", "book")
-}
-
-/// The prompt of a command the book does not have, as typed on the book's cluster.
-pub fn cluster_prompt(_lang: Lang) -> &'static str {
-    "cluster"
 }
 
 /// The first line: where the galaxy's own log lines go, so that they never cut into the

@@ -146,8 +146,8 @@ impl Cmd {
     /// command the book does not have).
     pub fn book_line(&self, lang: super::Lang) -> (&'static str, &'static str) {
         match self.book {
-            Book::Verbatim(line) => (super::narration::book_prompt(lang), line),
-            Book::Cluster(line) => (super::narration::cluster_prompt(lang), line),
+            Book::Verbatim(line) => (super::lang::book_prompt(lang), line),
+            Book::Cluster(line) => (super::lang::cluster_prompt(lang), line),
         }
     }
 }
