@@ -145,15 +145,8 @@ pub fn run(args: Args, io: &mut Io<'_>) -> Result<(), Error> {
 
     if names.is_empty() {
         if objects.is_empty() {
-            if args.all_namespaces {
-                writeln!(io.err, "No resources found")?;
-            } else {
-                writeln!(
-                    io.err,
-                    "No resources found in {} namespace.",
-                    args.namespace
-                )?;
-            }
+            let msg = super::kubectl::no_resources_found(args.all_namespaces, &args.namespace);
+            writeln!(io.err, "{msg}")?;
         }
         let texts: Vec<&str> = objects.iter().map(|o| o.text.as_str()).collect();
         io.out.write_all(texts.join("\n\n").as_bytes())?;

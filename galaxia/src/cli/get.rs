@@ -668,16 +668,8 @@ pub(crate) fn run_then(
         return report_missing(&missing, io);
     }
     if blocks.is_empty() && !args.watch {
-        // kubectl says so on stderr: `kubectl get cnp | wc -l` counts 0.
-        if args.all_namespaces {
-            writeln!(io.err, "No resources found")?;
-        } else {
-            writeln!(
-                io.err,
-                "No resources found in {} namespace.",
-                args.namespace
-            )?;
-        }
+        let msg = super::kubectl::no_resources_found(args.all_namespaces, &args.namespace);
+        writeln!(io.err, "{msg}")?;
     }
     if args.watch {
         io.out.flush()?;

@@ -27,6 +27,15 @@ pub fn not_found(kind: ObjectKind, name: &str) -> String {
     )
 }
 
+/// kubectl's stderr line when a listing matched nothing (`kubectl get cnp | wc -l` counts 0).
+pub fn no_resources_found(all_namespaces: bool, namespace: &str) -> String {
+    if all_namespaces {
+        "No resources found".into()
+    } else {
+        format!("No resources found in {namespace} namespace.")
+    }
+}
+
 /// The line kubectl prints for one object's result: `Ok` goes to stdout, `Err` to stderr.
 /// `from` is the file the object came from (`-f`), which kubectl names in a server's refusal.
 pub fn applied(a: &Applied, from: Option<&str>) -> Result<String, String> {

@@ -371,61 +371,10 @@ fn pod_nodes(pods: &[PodView]) -> u32 {
     u32::try_from(nodes.len()).unwrap_or(u32::MAX)
 }
 
-/// Go's `text/tabwriter` with minwidth 0 and space padding, as `tabwriter.NewWriter(w, 0, 0,
-/// padding, ' ', 0)`: a cell ends at a tab, a column is aligned over the consecutive lines that
-/// have a tab-ended cell in it, widths count characters (escape codes too, as Go counts them).
+/// `tabwriter.NewWriter(w, 0, 0, padding, ' ', 0)`, as cilium-cli lays out its status (widths
+/// count characters, escape codes too, as Go counts them).
 pub fn tabwriter(text: &str, padding: usize) -> String {
-    let mut lines: Vec<Vec<&str>> = text.split('\n').map(|l| l.split('\t').collect()).collect();
-    if text.ends_with('\n') {
-        lines.pop();
-    }
-    let mut out = String::new();
-    let mut widths = Vec::new();
-    block(&lines, 0, lines.len(), padding, &mut widths, &mut out);
-    out
-}
-
-fn block(
-    lines: &[Vec<&str>],
-    mut line0: usize,
-    line1: usize,
-    padding: usize,
-    widths: &mut Vec<usize>,
-    out: &mut String,
-) {
-    let column = widths.len();
-    let mut this = line0;
-    while this < line1 {
-        if column + 1 >= lines[this].len() {
-            this += 1;
-            continue;
-        }
-        write_lines(&lines[line0..this], widths, out);
-        line0 = this;
-        let mut width = 0;
-        while this < line1 && column + 1 < lines[this].len() {
-            width = width.max(lines[this][column].chars().count() + padding);
-            this += 1;
-        }
-        widths.push(width);
-        block(lines, line0, this, padding, widths, out);
-        widths.pop();
-        line0 = this;
-    }
-    write_lines(&lines[line0..line1], widths, out);
-}
-
-fn write_lines(lines: &[Vec<&str>], widths: &[usize], out: &mut String) {
-    for line in lines {
-        for (j, cell) in line.iter().enumerate() {
-            out.push_str(cell);
-            if let Some(w) = widths.get(j) {
-                let pad = w.saturating_sub(cell.chars().count());
-                out.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        out.push('\n');
-    }
+    crate::tabwriter::TabWriter::new(0, padding).lay_out(text)
 }
 
 #[cfg(test)]

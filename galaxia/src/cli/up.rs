@@ -221,19 +221,7 @@ fn expand(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
             files.push(p.clone());
             continue;
         }
-        let mut inside = Vec::new();
-        for entry in std::fs::read_dir(p)? {
-            let path = entry?.path();
-            let manifest_ext = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e, "yml" | "yaml" | "json"));
-            if manifest_ext && path.is_file() {
-                inside.push(path);
-            }
-        }
-        inside.sort();
-        files.extend(inside);
+        files.extend(crate::manifest::list_dir(p)?);
     }
     Ok(files)
 }

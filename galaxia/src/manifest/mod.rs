@@ -310,7 +310,9 @@ pub fn read_manifest(path: &Path) -> Result<String, String> {
     })
 }
 
-fn list_dir(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+/// The manifest files of a directory (`.yml`, `.yaml`, `.json`), sorted by name, as `kubectl -f DIR`
+/// reads them.
+pub fn list_dir(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use politica::{EndpointId, Endpoints};
+use politica::{EndpointId, Endpoints, NumericIdentity};
 
 use super::arena::{Full, Pods};
 use super::pod::{Pod, PodId};
@@ -85,16 +85,7 @@ impl Cluster {
                 .get(id)
                 .map(|k| k.labels.clone())
                 .unwrap_or_default();
-            let info = Arc::new(EndpointInfo {
-                id: id.0,
-                identity,
-                namespace: Arc::from(model.namespace.as_str()),
-                pod: Arc::from(model.name.as_str()),
-                labels,
-                workload: model.owner.as_deref().map(Arc::from),
-                ip,
-                node: Arc::clone(&topology.nodes[node].name),
-            });
+            let info = endpoint_info(&model, id, identity, labels, ip, &topology.nodes[node].name);
             built.push_with(|pid| {
                 debug_assert_eq!(pid, PodId(i));
                 Pod::new(pid, model, (id, info, node), egress, created)
@@ -149,16 +140,14 @@ impl Cluster {
             &mut self.used_ids.lock().unwrap_or_else(|p| p.into_inner()),
         );
         let (identity, labels) = self.policies.add_endpoint(id, model.endpoint());
-        let info = Arc::new(EndpointInfo {
-            id: id.0,
+        let info = endpoint_info(
+            &model,
+            id,
             identity,
-            namespace: Arc::from(model.namespace.as_str()),
-            pod: Arc::from(model.name.as_str()),
             labels,
-            workload: model.owner.as_deref().map(Arc::from),
             ip,
-            node: Arc::clone(&self.topology.nodes[node].name),
-        });
+            &self.topology.nodes[node].name,
+        );
         let pid = self
             .pods
             .push_with(|pid| Pod::new(pid, model, (id, info, node), egress, created))?;
@@ -194,4 +183,25 @@ fn endpoint_id(model: &PodModel, used: &mut BTreeSet<u16>) -> EndpointId {
     }
     used.insert(n);
     EndpointId(n)
+}
+
+/// What flows say of a pod: the same for the pods of `up` and those a controller makes later.
+fn endpoint_info(
+    model: &PodModel,
+    id: EndpointId,
+    identity: NumericIdentity,
+    labels: Vec<String>,
+    ip: std::net::Ipv4Addr,
+    node: &Arc<str>,
+) -> Arc<EndpointInfo> {
+    Arc::new(EndpointInfo {
+        id: id.0,
+        identity,
+        namespace: Arc::from(model.namespace.as_str()),
+        pod: Arc::from(model.name.as_str()),
+        labels,
+        workload: model.owner.as_deref().map(Arc::from),
+        ip,
+        node: Arc::clone(node),
+    })
 }
