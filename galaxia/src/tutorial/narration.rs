@@ -13,6 +13,10 @@ pub fn text(say: Say, lang: Lang) -> &'static str {
             "No livro: um cluster kind com Cilium. Aqui: o mesmo arquivo starwars.yml, e cada pod é um processo leve em 127.0.0.1, atrás do próprio proxy de saída (a \"veth\" dele), onde as políticas do Cilium são aplicadas. Para o tutorial ser rápido, a Estrela da Morte explode 1 s depois do ataque (no original, 2 s) e volta depois de 1 s de espera (o back-off; no Kubernetes, 10 s). Em cada passo, livro$ é o comando do livro, cluster$ é um comando que o livro não tem (o equivalente no cluster) e galaxia$ é o que roda aqui.",
             "In the book: a kind cluster with Cilium. Here: the same starwars.yml, each pod a light process on 127.0.0.1, each behind its own egress proxy (its \"veth\"), where Cilium's policies are enforced. To keep the tutorial moving, the Death Star explodes 1 s after the hit (upstream: 2 s) and comes back after a 1 s back-off (Kubernetes: 10 s). At each step, book$ is the book's command, cluster$ one the book does not have (its equivalent on the cluster), and galaxia$ what runs here.",
         ),
+        Say::DeployIntroEbpf => (
+            "No livro: um cluster kind com Cilium. Aqui: o mesmo arquivo starwars.yml, e cada pod é um processo em um namespace de rede próprio, ligado por uma veth aos nós emulados, onde programas eBPF aplicam as políticas do Cilium (a L7 passa pelo proxy do galaxia). Para o tutorial ser rápido, a Estrela da Morte explode 1 s depois do ataque (no original, 2 s) e volta depois de 1 s de espera (o back-off; no Kubernetes, 10 s). Em cada passo, livro$ é o comando do livro, cluster$ é um comando que o livro não tem (o equivalente no cluster) e galaxia$ é o que roda aqui.",
+            "In the book: a kind cluster with Cilium. Here: the same starwars.yml, each pod a process in a network namespace of its own, joined by a veth to the emulated nodes, where eBPF programs enforce Cilium's policies (L7 goes through galaxia's proxy). To keep the tutorial moving, the Death Star explodes 1 s after the hit (upstream: 2 s) and comes back after a 1 s back-off (Kubernetes: 10 s). At each step, book$ is the book's command, cluster$ one the book does not have (its equivalent on the cluster), and galaxia$ what runs here.",
+        ),
         Say::AllReady => (
             "todos os pods estão Running e prontos",
             "every pod is Running and ready",
@@ -170,4 +174,9 @@ pub fn in_the_ui(lang: Lang) -> &'static str {
 
 pub fn traffic(lang: Lang) -> &'static str {
     lang.t("tráfego das patrulhas", "patrol traffic")
+}
+
+/// A ship that has not patrolled yet.
+pub fn no_traffic(lang: Lang) -> &'static str {
+    lang.t("nenhum", "none")
 }

@@ -103,6 +103,10 @@ impl<'o> Runner<'o> {
             self.step = text(step.title, self.lang);
             writeln!(self.out, "\n=== {} ===", self.step)?;
             if let Some(intro) = step.intro {
+                let intro = match (intro, self.datapath) {
+                    (Say::DeployIntro, Datapath::Ebpf) => Say::DeployIntroEbpf,
+                    _ => intro,
+                };
                 writeln!(self.out, "{}", text(intro, self.lang))?;
             }
             for action in step.actions {
@@ -333,7 +337,7 @@ impl<'o> Runner<'o> {
         for p in c.pods.iter().filter(|p| p.role() == Role::Ship) {
             let counts = ship::counts(p);
             let text = if counts.is_empty() {
-                "none".to_string()
+                narration::no_traffic(self.lang).to_string()
             } else {
                 counts
                     .iter()

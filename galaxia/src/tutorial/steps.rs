@@ -11,6 +11,8 @@ use frota::Outcome;
 pub enum Say {
     DeployTitle,
     DeployIntro,
+    /// [`Say::DeployIntro`] on the eBPF datapath, where the pods are not on 127.0.0.1.
+    DeployIntroEbpf,
     AllReady,
     LandTitle,
     LandIntro,
@@ -43,6 +45,7 @@ impl Say {
     pub const ALL: &'static [Say] = &[
         Say::DeployTitle,
         Say::DeployIntro,
+        Say::DeployIntroEbpf,
         Say::AllReady,
         Say::LandTitle,
         Say::LandIntro,
