@@ -91,6 +91,13 @@ fn explode_and_recover(g: &Galaxy) {
         table.contains("   1 ("),
         "RESTARTS shows the restart: {table}"
     );
+    // describe counts the kubelet's events of the second start, as kubectl does.
+    let pods = g.ok(&["describe", "pods", "estrela-da-morte"]);
+    let twice = regex::Regex::new(
+        r"(?m)^  Normal  Started +\d+s \(x2 over \d+s\) +kubelet +Started container estrela-da-morte$",
+    )
+    .expect("a valid pattern");
+    assert!(twice.is_match(&pods), "the restart's events: {pods}");
 }
 
 fn restarts(g: &Galaxy) -> u64 {

@@ -2,8 +2,8 @@
 //! real galaxy: the generic describer of a custom resource (cnp), the Service, Pod, Deployment,
 //! ReplicaSet and Endpoints describers, Go's tabwriter layout (a column is aligned over the
 //! consecutive lines that have it), kubectl's spellings of the kinds, its prefix fallback
-//! (`describe pod estrela-da-morte`) and its NotFound message. The expected texts follow
-//! k8s.io/kubectl/pkg/describe/describe.go; only times are masked.
+//! (`describe pod estrela-da-morte`), its NotFound message and a pod's Events. The expected texts follow
+//! k8s.io/kubectl/pkg/describe/describe.go; only times (and events' ages) are masked.
 
 #![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure report
 
@@ -24,7 +24,10 @@ fn masked(text: &str) -> String {
         Regex::new(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000").unwrap();
     let rfc3339 = Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z").unwrap();
     let t = rfc1123.replace_all(text, "TIME");
-    rfc3339.replace_all(&t, "TIME").into_owned()
+    let t = rfc3339.replace_all(&t, "TIME");
+    // An event's age (`3s`, `12s`) as `AGE`, padded to the Age column's 6 cells.
+    let event_age = Regex::new(r"(?m)^(  Normal  [A-Za-z]+ +)\d{1,2}s +").unwrap();
+    event_age.replace_all(&t, "${1}AGE   ").into_owned()
 }
 
 /// A pod's IP and node (and the node's address) from `get -o jsonpath`.
@@ -198,7 +201,13 @@ fn kubectls_describers() {
              Node-Selectors:               <none>\n\
              Tolerations:                  node.kubernetes.io/not-ready:NoExecute op=Exists for 300s\n\
              \x20                             node.kubernetes.io/unreachable:NoExecute op=Exists for 300s\n\
-             Events:                       <none>\n"
+             Events:\n\
+             \x20 Type    Reason     Age   From               Message\n\
+             \x20 ----    ------     ----  ----               -------\n\
+             \x20 Normal  Scheduled  AGE   default-scheduler  Successfully assigned default/caca-tie to {node}\n\
+             \x20 Normal  Pulled     AGE   kubelet            Container image \"jornada/caca-tie:0.1.0\" already present on machine\n\
+             \x20 Normal  Created    AGE   kubelet            Created container nave\n\
+             \x20 Normal  Started    AGE   kubelet            Started container nave\n"
         ),
         "{pod}"
     );

@@ -1,13 +1,16 @@
 //! `galaxia describe TYPE [NAME...]`: kubectl's describers, line for line, of what a galaxy
 //! knows: pods, Services, Deployments (kubectl's typed describers) and CiliumNetworkPolicies
 //! (kubectl's generic describer of a custom resource). Fields only a cluster has (container
-//! IDs, uids, events) are left out rather than invented; `Events: <none>` says none was recorded.
+//! IDs, uids) are left out rather than invented; a pod's events are the scheduler's and the
+//! kubelet's of what the galaxy did ([`super::events`]), and `Events: <none>` elsewhere says none
+//! was recorded.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::error::Error;
+use super::events;
 use super::get::Resource;
 use super::output::{Workload, pod_phase, replica_set, workloads};
 use super::print::{Io, OutputArgs};
@@ -387,7 +390,10 @@ fn pod(p: &PodView) -> String {
     w.labels("Node-Selectors", &map_of(&spec["nodeSelector"]));
     tolerations(&mut w, spec);
     spread(&mut w, spec, "");
-    w.line(0, "Events:\t<none>");
+    w.0.push(&events::table(
+        &events::of_pod(p),
+        std::time::SystemTime::now(),
+    ));
     w.finish()
 }
 

@@ -7,6 +7,7 @@ pub mod create;
 pub mod delete;
 pub mod describe;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod exec_pod;
 pub mod get;
