@@ -2,7 +2,8 @@
 //! real binary against a real galaxy: `delete pod` (a Deployment's replica is replaced under a
 //! new name; a bare pod is gone), `scale`, `rollout restart` (new names, the Service keeps
 //! landing ships), `logs` with `--previous` after an explosion and `--tail`, kubectl's NotFound
-//! and BadRequest errors with exit 1, and `apply` over `create`'s missing last-applied warning.
+//! and BadRequest errors with exit 1, `apply` over `create`'s missing last-applied warning, and
+//! a name twice in one file.
 
 #![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure report
 
@@ -312,6 +313,50 @@ fn apply_over_create_warns_of_the_missing_last_applied_annotation() {
     g.ok(&["create", "--save-config", "-f", "k8s/politica_l4.yml"]);
     let out = g.run(&args);
     assert!(out.stderr.is_empty(), "{}", describe(&args, &out));
+    g.stop();
+}
+
+/// Two documents of one name in one file are two objects to kubectl, visited in order: `create`
+/// makes the first and refuses the second as AlreadyExists, `apply` makes the first and
+/// configures it with the second.
+#[test]
+fn a_name_twice_in_one_file_is_created_then_refused_or_configured() {
+    let g = Galaxy::up(&["k8s/starwars.yml"], &["--no-patrol"]);
+    let root = galaxy_util::repo_root();
+    let l4 = std::fs::read_to_string(root.join("k8s/politica_l4.yml")).unwrap();
+    let l7 = std::fs::read_to_string(root.join("k8s/politica_l7.yml")).unwrap();
+    let file = g.dir.path().join("twice.yml");
+    std::fs::write(&file, format!("{l4}\n---\n{l7}")).unwrap();
+    let file = file.display().to_string();
+
+    let args = ["create", "-f", file.as_str()];
+    let out = g.run(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&args, &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ciliumnetworkpolicy.cilium.io/regra1 created\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "Error from server (AlreadyExists): error when creating \"{file}\": ciliumnetworkpolicies.cilium.io \"regra1\" already exists\n"
+        )
+    );
+    // The first document is what runs: regra1 without its L7 rules.
+    let cnp = g.ok(&["get", "cnp", "regra1", "-o", "json"]);
+    assert!(!cnp.contains("request-landing"), "{cnp}");
+
+    g.ok(&["delete", "cnp", "regra1"]);
+    let args = ["apply", "-f", file.as_str()];
+    let out = g.run(&args);
+    assert!(out.status.success(), "{}", describe(&args, &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ciliumnetworkpolicy.cilium.io/regra1 created\n\
+         ciliumnetworkpolicy.cilium.io/regra1 configured\n"
+    );
+    let cnp = g.ok(&["get", "cnp", "regra1", "-o", "json"]);
+    assert!(cnp.contains("request-landing"), "{cnp}");
     g.stop();
 }
 

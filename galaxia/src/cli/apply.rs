@@ -156,18 +156,7 @@ pub fn read_sources(files: &[PathBuf]) -> Result<Vec<Source>, Error> {
             })
         };
         if f.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(f)
-                .map_err(read_err)?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-                })
-                .collect();
-            entries.sort();
-            for p in entries {
+            for p in crate::manifest::list_dir(f).map_err(read_err)? {
                 out.push(read(&p)?);
             }
         } else {

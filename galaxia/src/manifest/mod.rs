@@ -85,6 +85,10 @@ pub struct PolicyModel {
 #[derive(Debug, Clone, Default)]
 pub struct Manifests {
     objects: Vec<LoadedObject>,
+    /// Every object document in load order, repeated keys included: `apply` goes through them
+    /// one by one as kubectl visits each document (a repeat is `configured`, or refused by
+    /// `create` as AlreadyExists), where `objects` keeps one per key.
+    documents: Vec<LoadedObject>,
     /// The kind cluster config among the documents, if any (the last one wins).
     cluster: Option<KindCluster>,
     ignored: Vec<Ignored>,
@@ -149,7 +153,7 @@ impl Manifests {
     /// [`ApplyMode::Create`] an existing key is refused (AlreadyExists).
     pub fn apply(&mut self, other: Manifests, mode: ApplyMode) -> Vec<Applied> {
         let mut results = Vec::new();
-        for obj in other.objects {
+        for obj in other.documents {
             let key = obj.key.clone();
             let result = match (mode, self.objects.iter_mut().find(|o| o.key == obj.key)) {
                 (ApplyMode::Create, Some(_)) => Err(Refusal::AlreadyExists),
@@ -168,6 +172,7 @@ impl Manifests {
             results.push(Applied { key, result });
         }
         self.ignored.extend(other.ignored);
+        self.documents = self.objects.clone();
         self.derive();
         results
     }
@@ -179,6 +184,7 @@ impl Manifests {
         let result = if self.objects.len() == before {
             Err(Refusal::NotFound)
         } else {
+            self.documents = self.objects.clone();
             self.derive();
             Ok(Change::Deleted)
         };
@@ -202,6 +208,7 @@ impl Manifests {
     fn from_objects(objects: Vec<LoadedObject>, ignored: Vec<Ignored>) -> Manifests {
         let mut m = Manifests {
             objects: Vec::new(),
+            documents: objects.clone(),
             ignored,
             ..Manifests::default()
         };
