@@ -98,7 +98,7 @@ pub fn catalog(records: &[(String, Ipv4Addr)]) -> Result<Catalog, DnsError> {
 pub async fn serve(
     catalog: Catalog,
     addr: SocketAddr,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), DnsError> {
     let udp = tokio::net::UdpSocket::bind(addr)
         .await
@@ -106,6 +106,16 @@ pub async fn serve(
     let tcp = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| DnsError::Bind(addr, e))?;
+    serve_on(catalog, udp, tcp, shutdown).await
+}
+
+/// [`serve`] on sockets already bound.
+pub async fn serve_on(
+    catalog: Catalog,
+    udp: tokio::net::UdpSocket,
+    tcp: tokio::net::TcpListener,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), DnsError> {
     let mut server = ServerFuture::new(catalog);
     server.register_socket(udp);
     server.register_listener(tcp, TCP_TIMEOUT);
@@ -167,14 +177,13 @@ mod tests {
             ),
         ];
         let catalog = catalog(&recs).unwrap();
-        // A free loopback port: bound, noted, released, then served.
-        let addr = std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
+        // Bound here and kept: a port noted and released could be taken by a parallel test
+        // before the server binds it again.
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = udp.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let server = tokio::spawn(serve(catalog, addr, stopped));
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let server = tokio::spawn(serve_on(catalog, udp, tcp, stopped));
         let svc = "estrela-da-morte.default.svc.cluster.local.";
         assert_eq!(
             ask(addr, svc, RecordType::A).await,
