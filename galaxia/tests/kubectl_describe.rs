@@ -283,7 +283,10 @@ fn kubectls_describers() {
              \x20 Progressing    True    NewReplicaSetAvailable\n\
              OldReplicaSets:  <none>\n\
              NewReplicaSet:   {rs} (2/2 replicas created)\n\
-             Events:          <none>\n"
+             Events:\n\
+             \x20 Type    Reason             Age   From                   Message\n\
+             \x20 ----    ------             ----  ----                   -------\n\
+             \x20 Normal  ScalingReplicaSet  AGE   deployment-controller  Scaled up replica set {rs} to 2\n"
         ),
         "{deploy}"
     );
@@ -299,6 +302,24 @@ fn kubectls_describers() {
         replicaset.starts_with(&format!(
             "Name:           {rs}\nNamespace:      default\nSelector:       class=estrela-da-morte,org=imperio,pod-template-hash="
         )) && replicaset.contains("\nControlled By:  Deployment/estrela-da-morte\nReplicas:       2 current / 2 desired\nPods Status:    2 Running / 0 Waiting / 0 Succeeded / 0 Failed\n"),
+        "{replicaset}"
+    );
+    let mut created: Vec<String> = ds
+        .iter()
+        .map(|pod| {
+            format!("  Normal  SuccessfulCreate  AGE   replicaset-controller  Created pod: {pod}\n")
+        })
+        .collect();
+    created.sort();
+    let events = masked(replicaset.split_once("\nEvents:\n").unwrap().1);
+    let mut rows: Vec<String> = events.lines().skip(2).map(|l| format!("{l}\n")).collect();
+    rows.sort();
+    assert_eq!(rows, created, "{replicaset}");
+    assert!(
+        events.starts_with(
+            "  Type    Reason            Age   From                   Message\n\
+             \x20 ----    ------            ----  ----                   -------\n"
+        ),
         "{replicaset}"
     );
 

@@ -21,6 +21,13 @@ fn rows(g: &Galaxy) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// A replica's ReplicaSet: its name without the pod's suffix.
+fn rs_of(pod: &str) -> String {
+    pod.rsplit_once('-')
+        .map(|(rs, _)| rs.to_string())
+        .unwrap_or_default()
+}
+
 /// The Death Star replicas' names, sorted (as `get pods` lists them).
 fn replicas(g: &Galaxy) -> Vec<String> {
     rows(g)
@@ -170,6 +177,35 @@ fn delete_scale_and_rollout_restart_replace_replicas_and_ships_keep_landing() {
             "rollout did not finish: {now:?}"
         );
     }
+    // The deployment controller's events of it all, as describe shows them, oldest first.
+    let (rs1, rs2) = (rs_of(&old[0]), rs_of(&replicas(&g)[0]));
+    let expected = [
+        format!("Scaled up replica set {rs1} to 2"),
+        format!("Scaled up replica set {rs1} to 3 from 2"),
+        format!("Scaled down replica set {rs1} to 1 from 3"),
+        format!("Scaled up replica set {rs1} to 2 from 1"),
+        format!("Scaled up replica set {rs2} to 1"),
+        format!("Scaled down replica set {rs1} to 1 from 2"),
+        format!("Scaled up replica set {rs2} to 2 from 1"),
+        format!("Scaled down replica set {rs1} to 0 from 1"),
+    ];
+    let messages = || -> Vec<String> {
+        g.ok(&["describe", "deployment", "estrela-da-morte"])
+            .lines()
+            .filter_map(|l| l.split_once("deployment-controller  "))
+            .map(|(_, m)| m.to_string())
+            .collect()
+    };
+    eventually("the rollout's last event", || {
+        messages().len() == expected.len()
+    });
+    assert_eq!(messages(), expected);
+    let rs = g.ok(&["describe", "rs", &rs2]);
+    assert_eq!(
+        rs.matches("replicaset-controller  Created pod: ").count(),
+        2,
+        "{rs}"
+    );
     assert_eq!(
         g.ok(&["rollout", "restart", "deployment", "estrela-da-morte"]),
         "deployment.apps/estrela-da-morte restarted\n"

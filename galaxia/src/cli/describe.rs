@@ -1,9 +1,10 @@
 //! `galaxia describe TYPE [NAME...]`: kubectl's describers, line for line, of what a galaxy
 //! knows: pods, Services, Deployments (kubectl's typed describers) and CiliumNetworkPolicies
 //! (kubectl's generic describer of a custom resource). Fields only a cluster has (container
-//! IDs, uids) are left out rather than invented; a pod's events are the scheduler's and the
-//! kubelet's of what the galaxy did ([`super::events`]), and `Events: <none>` elsewhere says none
-//! was recorded.
+//! IDs, uids) are left out rather than invented. Events are those the galaxy's controllers
+//! recorded (a Deployment's, a ReplicaSet's) and, for a pod, the scheduler's and the kubelet's of
+//! what the galaxy did ([`super::events`]); `Events: <none>` says there are none, as for a
+//! Service or a policy on a cluster.
 
 use std::collections::BTreeMap;
 
@@ -992,7 +993,7 @@ fn deployment(d: &Workload) -> String {
             d.replicas
         ),
     );
-    w.line(0, "Events:\t<none>");
+    w.0.push(&events::table(&d.events, std::time::SystemTime::now()));
     w.finish()
 }
 
@@ -1074,7 +1075,11 @@ fn replicaset(d: &Workload, pods: &[PodView]) -> String {
     let mut t = d.template.clone();
     t["metadata"]["labels"][crate::manifest::POD_TEMPLATE_HASH] = Value::String(d.hash.clone());
     template(&mut w, &t);
-    w.line(0, "Events:\t<none>");
+    let recorded = d.replica_set_events.get(&d.replica_set());
+    w.0.push(&events::table(
+        recorded.map_or(&[][..], Vec::as_slice),
+        std::time::SystemTime::now(),
+    ));
     w.finish()
 }
 

@@ -1,6 +1,7 @@
-//! The Events of `kubectl describe pod`: what the scheduler and the kubelet of a cluster record
-//! for a pod, derived from what the galaxy saw of it (its creation, its container's starts), and
-//! kubectl's DescribeEvents table. Events a galaxy cannot know truly are left out: image pulls (a
+//! The Events of `kubectl describe`: kubectl's DescribeEvents table, of the events the galaxy's
+//! controllers recorded (`crate::state::events`) and, for a pod, of what the scheduler and the
+//! kubelet of a cluster record, derived from what the galaxy saw of it (its creation, its
+//! container's starts). Events a galaxy cannot know truly are left out: image pulls (a
 //! pod's binary is always on the machine, hence kubelet's "already present"), and BackOff, whose
 //! message names the pod's uid.
 //!
@@ -13,34 +14,19 @@ use serde_json::Value;
 
 use super::kubectl::age;
 use crate::control::views::PodView;
-use crate::state::Phase;
-
-/// One event, as kubectl reads it: `count` times, first and last at these epoch milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub kind: &'static str,
-    pub reason: &'static str,
-    pub from: &'static str,
-    pub message: String,
-    pub count: u32,
-    pub first_ms: u64,
-    pub last_ms: u64,
-}
+use crate::state::{Event, Phase};
 
 /// The events a cluster would hold for `p`, in the order they were recorded.
 pub fn of_pod(p: &PodView) -> Vec<Event> {
-    let mut events = vec![Event {
-        kind: "Normal",
-        reason: "Scheduled",
-        from: "default-scheduler",
-        message: format!(
+    let mut events = vec![Event::normal(
+        "Scheduled",
+        "default-scheduler",
+        format!(
             "Successfully assigned {}/{} to {}",
             p.namespace, p.name, p.node
         ),
-        count: 1,
-        first_ms: p.created_ms,
-        last_ms: p.created_ms,
-    }];
+        p.created_ms,
+    )];
     if p.phase == Phase::ContainerCreating && p.restarts == 0 {
         return events;
     }
@@ -66,13 +52,9 @@ pub fn of_pod(p: &PodView) -> Vec<Event> {
             ("Started", format!("Started container {name}")),
         ] {
             events.push(Event {
-                kind: "Normal",
-                reason,
-                from: "kubelet",
-                message,
                 count: starts,
-                first_ms: p.created_ms,
                 last_ms,
+                ..Event::normal(reason, "kubelet", message, p.created_ms)
             });
         }
     }
@@ -123,13 +105,9 @@ mod tests {
     fn kubectls_events_table() {
         let now = UNIX_EPOCH + Duration::from_secs(1000);
         let ev = |reason, count, first_s: u64, last_s: u64, from, message: &str| Event {
-            kind: "Normal",
-            reason,
-            from,
-            message: message.to_string(),
             count,
-            first_ms: first_s * 1000,
             last_ms: last_s * 1000,
+            ..Event::normal(reason, from, message.to_string(), first_s * 1000)
         };
         let events = [
             ev(

@@ -264,6 +264,10 @@ pub struct Workload {
     pub restarted: bool,
     /// The pod template: labels (without the hash), annotations, spec.
     pub template: Value,
+    /// The deployment controller's events about it.
+    pub events: Vec<crate::state::Event>,
+    /// The replicaset controller's events, by ReplicaSet name.
+    pub replica_set_events: BTreeMap<String, Vec<crate::state::Event>>,
 }
 
 /// The Deployments: from the control API's views (`deployments`, as JSON) and their pods; when
@@ -296,6 +300,9 @@ pub fn workloads(deployments: &[Value], pods: &[PodView]) -> Vec<Workload> {
                 },
                 restarted: d["restarted_at"].is_string(),
                 object,
+                events: serde_json::from_value(d["events"].clone()).unwrap_or_default(),
+                replica_set_events: serde_json::from_value(d["replica_set_events"].clone())
+                    .unwrap_or_default(),
             },
         );
     }
@@ -320,6 +327,8 @@ pub fn workloads(deployments: &[Value], pods: &[PodView]) -> Vec<Workload> {
                     object: Value::Null,
                     restarted: false,
                     template: Value::Null,
+                    events: Vec::new(),
+                    replica_set_events: BTreeMap::new(),
                 },
             );
         }

@@ -14,7 +14,8 @@ use super::options::{Datapath, Options};
 use super::{deathstar, ship};
 use crate::manifest::{Manifests, POD_TEMPLATE_HASH, PodModel};
 use crate::proxy::Proxy;
-use crate::state::{Cluster, DeploymentView, PodId, Role, WorkloadError, Workloads};
+use crate::state::events::record;
+use crate::state::{Cluster, DeploymentView, Event, PodId, Role, WorkloadError, Workloads};
 
 /// How long a rollout waits for a new replica to be ready before it replaces the next one anyway
 /// (the Deployment's `progressDeadlineSeconds` is longer; a galaxy's replicas start in ms).
@@ -35,6 +36,55 @@ struct Deployment {
     object: serde_json::Value,
     /// Template hashes replaced by rollouts, newest last (old ReplicaSets, scaled to 0).
     old_hashes: Vec<String>,
+    /// The deployment controller's events (ScalingReplicaSet).
+    events: Vec<Event>,
+    /// The replicaset controller's events, by ReplicaSet name (`NAME-hash`).
+    replica_set_events: BTreeMap<String, Vec<Event>>,
+}
+
+impl Deployment {
+    /// The replicaset controller's SuccessfulCreate (`created`) or SuccessfulDelete of `pod`,
+    /// recorded on ReplicaSet `NAME-hash`.
+    fn pod_event(&mut self, name: &str, hash: &str, created: bool, pod: &str) {
+        let (reason, verb) = if created {
+            ("SuccessfulCreate", "Created")
+        } else {
+            ("SuccessfulDelete", "Deleted")
+        };
+        record(
+            self.replica_set_events
+                .entry(format!("{name}-{hash}"))
+                .or_default(),
+            Event::normal(
+                reason,
+                "replicaset-controller",
+                format!("{verb} pod: {pod}"),
+                crate::clock::now_ms(),
+            ),
+        );
+    }
+
+    /// The deployment controller's ScalingReplicaSet event for ReplicaSet `NAME-hash` going
+    /// from `from` to `to` replicas (`from` None: the ReplicaSet was just created).
+    fn scaled(&mut self, name: &str, hash: &str, from: Option<u32>, to: u32) {
+        let rs = format!("{name}-{hash}");
+        let message = match from {
+            None => format!("Scaled up replica set {rs} to {to}"),
+            Some(f) => {
+                let way = if to > f { "up" } else { "down" };
+                format!("Scaled {way} replica set {rs} to {to} from {f}")
+            }
+        };
+        record(
+            &mut self.events,
+            Event::normal(
+                "ScalingReplicaSet",
+                "deployment-controller",
+                message,
+                crate::clock::now_ms(),
+            ),
+        );
+    }
 }
 
 /// The galaxy's Deployment and ReplicaSet controllers.
@@ -43,7 +93,8 @@ pub struct Lifecycle {
     cluster: Arc<Cluster>,
     options: Options,
     shutdown: watch::Receiver<bool>,
-    deployments: Mutex<BTreeMap<(String, String), Deployment>>,
+    /// Shared with the rollouts running in the background, which record their events.
+    deployments: Arc<Mutex<BTreeMap<(String, String), Deployment>>>,
 }
 
 impl Lifecycle {
@@ -82,14 +133,22 @@ impl Lifecycle {
                         .cloned()
                         .unwrap_or_default(),
                     old_hashes: Vec::new(),
+                    events: Vec::new(),
+                    replica_set_events: BTreeMap::new(),
                 });
             entry.replicas += 1;
+            let hash = entry.hash.clone();
+            entry.pod_event(owner, &hash, true, &p.name);
+        }
+        for ((_, name), d) in deployments.iter_mut() {
+            let hash = d.hash.clone();
+            d.scaled(name, &hash, None, d.replicas);
         }
         let me = Arc::new(Lifecycle {
             cluster: cluster.clone(),
             options: options.clone(),
             shutdown,
-            deployments: Mutex::new(deployments),
+            deployments: Arc::new(Mutex::new(deployments)),
         });
         let _ = cluster.workloads.set(me);
     }
@@ -104,7 +163,7 @@ impl Lifecycle {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Deployment>> {
-        self.deployments.lock().unwrap_or_else(|p| p.into_inner())
+        locked(&self.deployments)
     }
 
     fn not_found(name: &str) -> WorkloadError {
@@ -123,6 +182,13 @@ impl Lifecycle {
             .collect()
     }
 
+    /// Record the replicaset controller's SuccessfulCreate of pod `id`.
+    fn created(&self, key: &(String, String), hash: &str, id: PodId) {
+        if let Some(d) = self.lock().get_mut(key) {
+            d.pod_event(&key.1, hash, true, self.cluster.pod(id).name());
+        }
+    }
+
     async fn wait_ready(cluster: &Cluster, id: PodId) {
         let deadline = tokio::time::Instant::now() + READY_WAIT;
         while tokio::time::Instant::now() < deadline {
@@ -133,6 +199,12 @@ impl Lifecycle {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+fn locked(
+    deployments: &Mutex<BTreeMap<(String, String), Deployment>>,
+) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Deployment>> {
+    deployments.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Start one new replica of `d`: a new name with its template hash, its own egress proxy,
@@ -254,7 +326,8 @@ impl Workloads for Lifecycle {
             if let Some(d) = d
                 && self.owned(&key).len() < d.replicas as usize
             {
-                spawn_replica(&self.cluster, &self.options, &self.shutdown, &d)?;
+                let id = spawn_replica(&self.cluster, &self.options, &self.shutdown, &d)?;
+                self.created(&key, &d.hash, id);
             }
         }
         Ok(name)
@@ -276,13 +349,18 @@ impl Workloads for Lifecycle {
                     crate::manifest::workload::MAX_REPLICAS
                 )));
             }
+            if d.replicas != replicas {
+                let hash = d.hash.clone();
+                d.scaled(name, &hash, Some(d.replicas), replicas);
+            }
             d.replicas = replicas;
             d.clone()
         };
         let owned = self.owned(&key);
         if owned.len() < d.replicas as usize {
             for _ in owned.len()..d.replicas as usize {
-                spawn_replica(&self.cluster, &self.options, &self.shutdown, &d)?;
+                let id = spawn_replica(&self.cluster, &self.options, &self.shutdown, &d)?;
+                self.created(&key, &d.hash, id);
             }
         } else {
             // A ReplicaSet scaling down deletes the pods not ready first, then the newest.
@@ -300,7 +378,12 @@ impl Workloads for Lifecycle {
                 .skip(d.replicas as usize)
                 .collect::<Vec<_>>()
             {
-                self.cluster.pod(id).delete();
+                let pod = self.cluster.pod(id);
+                let hash = pod.model.labels.get(POD_TEMPLATE_HASH).cloned();
+                pod.delete();
+                if let (Some(hash), Some(d)) = (hash, self.lock().get_mut(&key)) {
+                    d.pod_event(&key.1, &hash, false, pod.name());
+                }
             }
         }
         Ok(())
@@ -327,19 +410,43 @@ impl Workloads for Lifecycle {
         // maxSurge 25% and maxUnavailable 25% round to one new pod before one old goes, for the
         // book's few replicas: the Service keeps a ready backend throughout.
         let (options, shutdown) = (self.options.clone(), self.shutdown.clone());
+        let deployments = self.deployments.clone();
+        let old_hash = d.old_hashes.last().cloned().unwrap_or_default();
         tokio::spawn(async move {
+            let total = old.len() as u32;
+            let (mut new_count, mut old_count) = (0u32, total);
+            // The deployment controller's events of each step, as a rolling update makes them.
+            let scaled = |hash: &str, from: Option<u32>, to: u32| {
+                if let Some(d) = locked(&deployments).get_mut(&key) {
+                    d.scaled(&key.1, hash, from, to);
+                }
+            };
+            let pod_event = |hash: &str, created: bool, pod: &str| {
+                if let Some(d) = locked(&deployments).get_mut(&key) {
+                    d.pod_event(&key.1, hash, created, pod);
+                }
+            };
             for old_id in old {
                 if cluster.pod(old_id).is_deleted() {
                     continue;
                 }
                 match spawn_replica(&cluster, &options, &shutdown, &d) {
-                    Ok(new_id) => Lifecycle::wait_ready(&cluster, new_id).await,
+                    Ok(new_id) => {
+                        let from = (new_count > 0).then_some(new_count);
+                        new_count += 1;
+                        scaled(&d.hash, from, new_count);
+                        pod_event(&d.hash, true, cluster.pod(new_id).name());
+                        Lifecycle::wait_ready(&cluster, new_id).await
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "rollout: a new replica failed to start");
                         return;
                     }
                 }
                 cluster.pod(old_id).delete();
+                scaled(&old_hash, Some(old_count), old_count - 1);
+                pod_event(&old_hash, false, cluster.pod(old_id).name());
+                old_count -= 1;
             }
         });
         Ok(())
@@ -380,6 +487,8 @@ impl Workloads for Lifecycle {
                     restarted_at: d.restarted_at.clone(),
                     created_ms: d.created_ms,
                     object: d.object.clone(),
+                    events: d.events.clone(),
+                    replica_set_events: d.replica_set_events.clone(),
                 }
             })
             .collect()

@@ -42,6 +42,12 @@ pub struct DeploymentView {
     /// The Deployment as declared (`serde_json::to_value` of the k8s object).
     #[serde(default)]
     pub object: serde_json::Value,
+    /// The deployment controller's events about it, oldest first.
+    #[serde(default)]
+    pub events: Vec<super::Event>,
+    /// The replicaset controller's events, by ReplicaSet name.
+    #[serde(default)]
+    pub replica_set_events: std::collections::BTreeMap<String, Vec<super::Event>>,
 }
 
 pub trait Workloads: Send + Sync + std::fmt::Debug {
