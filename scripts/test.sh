@@ -81,13 +81,16 @@ summary() {
 }
 trap summary EXIT
 
-# `cargo test`'s own lines stay on the terminal; the counts go to the summary.
+# `cargo test`'s own lines stay on the terminal; the counts go to the summary. --no-fail-fast: one
+# failing test binary must not hide the results of the others.
 say "cargo test --workspace"
-if cargo test --workspace --locked 2>&1 | tee "$logs/cargo-test.log"; then
+if cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$logs/cargo-test.log"; then
   counts=$(awk '/^test result:/ {p += $4; f += $6; i += $8} END {printf "%d passed, %d failed, %d ignored", p, f, i}' "$logs/cargo-test.log")
   passed "cargo test --workspace" "$counts"
 else
-  failed "cargo test --workspace" "see the failures above (target/test-logs/cargo-test.log)"
+  counts=$(awk '/^test result:/ {p += $4; f += $6} END {printf "%d passed, %d failed", p, f}' "$logs/cargo-test.log")
+  which=$(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$logs/cargo-test.log" | paste -sd, - | sed 's/,/, /g')
+  failed "cargo test --workspace" "$counts: ${which:-a build or a test binary failed}; target/test-logs/cargo-test.log"
 fi
 
 if [ "$QUICK" = 1 ]; then
