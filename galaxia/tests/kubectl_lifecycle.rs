@@ -81,8 +81,10 @@ fn delete_scale_and_rollout_restart_replace_replicas_and_ships_keep_landing() {
     let after = replicas(&g);
     assert_eq!(after.len(), 2, "{after:?}");
     assert!(!after.contains(&victim), "{after:?}");
-    let hash = |n: &str| n.rsplit_once('-').unwrap().0.to_string();
-    assert!(after.iter().all(|n| hash(n) == hash(&victim)), "{after:?}");
+    assert!(
+        after.iter().all(|n| rs_of(n) == rs_of(&victim)),
+        "{after:?}"
+    );
     eventually("two ready replicas after delete", || {
         ready_replicas(&g) == 2
     });
@@ -167,7 +169,7 @@ fn delete_scale_and_rollout_restart_replace_replicas_and_ships_keep_landing() {
         let now = replicas(&g);
         if now.len() == 2 && now.iter().all(|n| !old.contains(n)) && ready_replicas(&g) == 2 {
             assert!(
-                now.iter().all(|n| hash(n) != hash(&old[0])),
+                now.iter().all(|n| rs_of(n) != rs_of(&old[0])),
                 "{now:?} {old:?}"
             );
             break;

@@ -42,6 +42,24 @@ struct Deployment {
     replica_set_events: BTreeMap<String, Vec<Event>>,
 }
 
+/// The name of Deployment `deployment`'s ReplicaSet for template `hash`.
+fn replica_set_name(deployment: &str, hash: &str) -> String {
+    format!("{deployment}-{hash}")
+}
+
+type Deployments = Mutex<BTreeMap<(String, String), Deployment>>;
+
+/// Run `f` on Deployment `key`, if it still exists.
+fn on_deployment(
+    deployments: &Deployments,
+    key: &(String, String),
+    f: impl FnOnce(&mut Deployment),
+) {
+    if let Some(d) = locked(deployments).get_mut(key) {
+        f(d);
+    }
+}
+
 impl Deployment {
     /// The replicaset controller's SuccessfulCreate (`created`) or SuccessfulDelete of `pod`,
     /// recorded on ReplicaSet `NAME-hash`.
@@ -53,7 +71,7 @@ impl Deployment {
         };
         record(
             self.replica_set_events
-                .entry(format!("{name}-{hash}"))
+                .entry(replica_set_name(name, hash))
                 .or_default(),
             Event::normal(
                 reason,
@@ -67,7 +85,7 @@ impl Deployment {
     /// The deployment controller's ScalingReplicaSet event for ReplicaSet `NAME-hash` going
     /// from `from` to `to` replicas (`from` None: the ReplicaSet was just created).
     fn scaled(&mut self, name: &str, hash: &str, from: Option<u32>, to: u32) {
-        let rs = format!("{name}-{hash}");
+        let rs = replica_set_name(name, hash);
         let message = match from {
             None => format!("Scaled up replica set {rs} to {to}"),
             Some(f) => {
@@ -94,7 +112,7 @@ pub struct Lifecycle {
     options: Options,
     shutdown: watch::Receiver<bool>,
     /// Shared with the rollouts running in the background, which record their events.
-    deployments: Arc<Mutex<BTreeMap<(String, String), Deployment>>>,
+    deployments: Arc<Deployments>,
 }
 
 impl Lifecycle {
@@ -182,11 +200,13 @@ impl Lifecycle {
             .collect()
     }
 
-    /// Record the replicaset controller's SuccessfulCreate of pod `id`.
-    fn created(&self, key: &(String, String), hash: &str, id: PodId) {
-        if let Some(d) = self.lock().get_mut(key) {
-            d.pod_event(&key.1, hash, true, self.cluster.pod(id).name());
-        }
+    /// Record the replicaset controller's SuccessfulCreate (`created`) or SuccessfulDelete of
+    /// pod `id`.
+    fn pod_event(&self, key: &(String, String), hash: &str, created: bool, id: PodId) {
+        let pod = self.cluster.pod(id).name();
+        on_deployment(&self.deployments, key, |d| {
+            d.pod_event(&key.1, hash, created, pod)
+        });
     }
 
     async fn wait_ready(cluster: &Cluster, id: PodId) {
@@ -202,7 +222,7 @@ impl Lifecycle {
 }
 
 fn locked(
-    deployments: &Mutex<BTreeMap<(String, String), Deployment>>,
+    deployments: &Deployments,
 ) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Deployment>> {
     deployments.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -327,7 +347,7 @@ impl Workloads for Lifecycle {
                 && self.owned(&key).len() < d.replicas as usize
             {
                 let id = spawn_replica(&self.cluster, &self.options, &self.shutdown, &d)?;
-                self.created(&key, &d.hash, id);
+                self.pod_event(&key, &d.hash, true, id);
             }
         }
         Ok(name)
@@ -360,7 +380,7 @@ impl Workloads for Lifecycle {
         if owned.len() < d.replicas as usize {
             for _ in owned.len()..d.replicas as usize {
                 let id = spawn_replica(&self.cluster, &self.options, &self.shutdown, &d)?;
-                self.created(&key, &d.hash, id);
+                self.pod_event(&key, &d.hash, true, id);
             }
         } else {
             // A ReplicaSet scaling down deletes the pods not ready first, then the newest.
@@ -379,10 +399,9 @@ impl Workloads for Lifecycle {
                 .collect::<Vec<_>>()
             {
                 let pod = self.cluster.pod(id);
-                let hash = pod.model.labels.get(POD_TEMPLATE_HASH).cloned();
                 pod.delete();
-                if let (Some(hash), Some(d)) = (hash, self.lock().get_mut(&key)) {
-                    d.pod_event(&key.1, &hash, false, pod.name());
+                if let Some(hash) = pod.model.labels.get(POD_TEMPLATE_HASH) {
+                    self.pod_event(&key, hash, false, id);
                 }
             }
         }
@@ -415,16 +434,15 @@ impl Workloads for Lifecycle {
         tokio::spawn(async move {
             let total = old.len() as u32;
             let (mut new_count, mut old_count) = (0u32, total);
-            // The deployment controller's events of each step, as a rolling update makes them.
+            // The controllers' events of each step, as a rolling update makes them.
             let scaled = |hash: &str, from: Option<u32>, to: u32| {
-                if let Some(d) = locked(&deployments).get_mut(&key) {
-                    d.scaled(&key.1, hash, from, to);
-                }
+                on_deployment(&deployments, &key, |d| d.scaled(&key.1, hash, from, to));
             };
-            let pod_event = |hash: &str, created: bool, pod: &str| {
-                if let Some(d) = locked(&deployments).get_mut(&key) {
-                    d.pod_event(&key.1, hash, created, pod);
-                }
+            let pod_event = |hash: &str, created: bool, id: PodId| {
+                let pod = cluster.pod(id).name();
+                on_deployment(&deployments, &key, |d| {
+                    d.pod_event(&key.1, hash, created, pod)
+                });
             };
             for old_id in old {
                 if cluster.pod(old_id).is_deleted() {
@@ -435,7 +453,7 @@ impl Workloads for Lifecycle {
                         let from = (new_count > 0).then_some(new_count);
                         new_count += 1;
                         scaled(&d.hash, from, new_count);
-                        pod_event(&d.hash, true, cluster.pod(new_id).name());
+                        pod_event(&d.hash, true, new_id);
                         Lifecycle::wait_ready(&cluster, new_id).await
                     }
                     Err(e) => {
@@ -445,7 +463,7 @@ impl Workloads for Lifecycle {
                 }
                 cluster.pod(old_id).delete();
                 scaled(&old_hash, Some(old_count), old_count - 1);
-                pod_event(&old_hash, false, cluster.pod(old_id).name());
+                pod_event(&old_hash, false, old_id);
                 old_count -= 1;
             }
         });
@@ -481,7 +499,7 @@ impl Workloads for Lifecycle {
                                 .iter()
                                 .filter(|p| p.model.labels.get(POD_TEMPLATE_HASH) == Some(h))
                                 .count() as u32;
-                            (format!("{}-{h}", key.1), n)
+                            (replica_set_name(&key.1, h), n)
                         })
                         .collect(),
                     restarted_at: d.restarted_at.clone(),
